@@ -1,0 +1,263 @@
+"""`scholargraph` command line: a thin face over ``Library``.
+
+Global options map onto the one settings model (``Settings.with_overrides``); everything
+else comes from ``SCHOLARGRAPH_*`` environment variables. Listings take ``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scholargraph.errors import ScholarGraphError
+from scholargraph.settings import Settings
+
+app = typer.Typer(help="ScholarGraph: graph-aware, cross-lingual RAG over your paper library.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+KB_HELP = "Knowledge base (scope) to work in."
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _library(ctx: typer.Context):
+    from scholargraph.library import Library
+
+    if "library" not in ctx.obj:
+        ctx.obj["library"] = Library(_settings(ctx))
+    return ctx.obj["library"]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where embedded Chroma and SQLite live (env SCHOLARGRAPH_DATA_DIR)."),
+    embedding_backend: Optional[str] = typer.Option(None, "--embedding-backend", help="'local' (CPU model shipped in a package) or 'vllm'."),
+    vllm_url: Optional[str] = typer.Option(None, "--vllm-url", help="vLLM OpenAI-compatible base URL, e.g. http://gpu:8000/v1."),
+    embedding_model: Optional[str] = typer.Option(None, "--embedding-model", help="Embedding model served by vLLM."),
+    dimensions: Optional[int] = typer.Option(None, "--dimensions", help="Matryoshka output size for vLLM."),
+    chroma_host: Optional[str] = typer.Option(None, "--chroma-host", help="Chroma server host (default: embedded Chroma)."),
+    chroma_port: Optional[int] = typer.Option(None, "--chroma-port", help="Chroma server port."),
+    graph_url: Optional[str] = typer.Option(None, "--graph-url", help="SQLAlchemy URL of the graph database (default: SQLite)."),
+) -> None:
+    """Global options; each maps onto one field of the settings model."""
+    try:
+        settings = Settings().with_overrides(
+            {
+                "data_dir": str(data_dir) if data_dir else None,
+                "embedding.backend": embedding_backend,
+                "embedding.base_url": vllm_url,
+                "embedding.model": embedding_model,
+                "embedding.dimensions": dimensions,
+                "store.chroma_host": chroma_host,
+                "store.chroma_port": chroma_port,
+                "graph.database_url": graph_url,
+            }
+        )
+    except Exception as exc:
+        err.print(f"[red]error:[/red] invalid settings: {exc}")
+        raise typer.Exit(2)
+    ctx.obj = {"settings": settings}
+    ctx.call_on_close(lambda: ctx.obj.get("library") and ctx.obj["library"].close())
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {exc}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
+    kb: str = typer.Option("default", "--kb", help=KB_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel parsing processes (0 = one per core)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Parse, chunk, embed and store papers; build their graph. Safe to re-run."""
+    if workers is not None:
+        ctx.obj["settings"] = _settings(ctx).with_overrides({"parsing.workers": workers})
+    library = _library(ctx)
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"), console=err, transient=False, disable=as_json,
+        ) as progress:
+            task = progress.add_task("ingesting", total=None, last="")
+
+            def on_event(event) -> None:
+                progress.update(task, total=event.total, completed=event.done, last=Path(event.path).name)
+                if event.status == "failed":
+                    progress.console.print(f"[red]error:[/red] {event.message}", highlight=False)
+
+            report = library.ingest(paths, scope=kb, progress=on_event)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json({
+            "added": report.added, "copied": report.copied, "skipped": report.skipped,
+            "failed": [{"path": p, "error": e} for p, e in report.failed],
+            "pages": report.pages, "chunks": report.chunks, "seconds": report.seconds,
+        })
+    else:
+        err.print(report.summary() + f" ({report.chunks} chunks, {report.wall_seconds:.1f} s)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def papers(
+    ctx: typer.Context,
+    kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the papers in the library."""
+    rows = _library(ctx).papers([kb] if kb else None)
+    out = [
+        {k: r.get(k) for k in ("id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks")}
+        for r in rows
+    ]
+    if as_json:
+        _print_json(out)
+        return
+    table = Table("id", "title", "authors", "year", "lang", "chunks")
+    for r in out:
+        authors = ", ".join(r["authors"][:3]) + (" et al." if len(r["authors"] or []) > 3 else "")
+        table.add_row(r["id"], r["title"], authors, str(r["year"] or ""), r["language"] or "", str(r["chunks"]))
+    console.print(table)
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: {nodes, edges}."),
+) -> None:
+    """Show the paper graph: citations, similar papers, shared authors."""
+    data = _library(ctx).graph_json([kb] if kb else None)
+    if as_json:
+        _print_json(data)
+        return
+    titles = {n["id"]: n["title"] for n in data["nodes"]}
+    table = Table("kind", "from", "to", "weight")
+    for e in sorted(data["edges"], key=lambda e: (e["kind"], -e["weight"])):
+        table.add_row(e["kind"], titles.get(e["source"], e["source"])[:60], titles.get(e["target"], e["target"])[:60], f"{e['weight']:.2f}")
+    console.print(f"{len(data['nodes'])} papers, {len(data['edges'])} edges")
+    console.print(table)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    paper_id: str = typer.Argument(..., help="Paper id (see `scholargraph papers`)."),
+    kb: Optional[str] = typer.Option(None, "--kb", help="Remove from this knowledge base only."),
+) -> None:
+    """Delete a paper: its chunks, vectors and edges; references to it become unresolved."""
+    try:
+        found = _library(ctx).delete(paper_id, scope=kb)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if not found:
+        err.print(f"[red]error:[/red] no paper {paper_id}" + (f" in '{kb}'" if kb else ""))
+        raise typer.Exit(1)
+    err.print(f"deleted {paper_id}")
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Counts of papers, chunks, references and edges, and where they are stored."""
+    data = _library(ctx).stats([kb] if kb else None)
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("what", "value")
+    for key, value in data.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    console.print(table)
+
+
+def _search_options(k: Optional[int], hops: Optional[int], hybrid: Optional[bool]) -> dict[str, Any]:
+    return {"k": k, "hops": hops, "hybrid": hybrid}
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help="The question, in any language."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve."),
+    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none)."),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Find passages, and the papers around them on the graph."""
+    try:
+        result = _library(ctx).search(question, kb or None, **_search_options(k, hops, hybrid))
+    except ScholarGraphError as exc:
+        _fail(exc)
+    data = result.to_json()
+    if as_json:
+        for item in data["hits"] + data["neighbours"]:
+            for key in ("chunk_id", "authors", "year", "source", "via_title", "hop"):
+                item.pop(key, None)
+        _print_json(data)
+        return
+    console.print(f"[dim]language: {result.language}[/dim]")
+    for i, h in enumerate(result.hits, 1):
+        console.print(f"[bold]{i}. {h.title}[/bold] [dim]({h.section}, p. {h.page}, score {h.score:.3f})[/dim]")
+        console.print("   " + h.text[:300].replace("\n", " "), highlight=False)
+    for n in result.neighbours:
+        console.print(f"[bold cyan]+ {n.title}[/bold cyan] [dim]{n.relation} of {n.via_title[:50]} (score {n.score:.3f})[/dim]")
+        console.print("   " + n.text[:200].replace("\n", " "), highlight=False)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help="The question, in any language."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve."),
+    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none)."),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors."),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name."),
+) -> None:
+    """Answer with the chat LLM citing [n], or print the context pack when no LLM is configured."""
+    if llm_url or llm_model:
+        ctx.obj["settings"] = _settings(ctx).with_overrides({"llm.base_url": llm_url, "llm.model": llm_model})
+    library = _library(ctx)
+    try:
+        pack = library.context(question, kb or None, **_search_options(k, hops, hybrid))
+        if not pack.sources:
+            err.print("no passages found in the library for this question")
+            raise typer.Exit(1)
+        if not (library.settings.llm.base_url and library.settings.llm.model):
+            err.print("[dim]no chat LLM configured (SCHOLARGRAPH_LLM__BASE_URL / --llm-url): showing the context pack[/dim]")
+            console.print(pack.text, highlight=False, markup=False)
+            return
+        for piece in library.answer_stream(question, pack):
+            console.out(piece, end="", highlight=False)
+        console.print()
+    except ScholarGraphError as exc:
+        _fail(exc)
+    console.print("\n[bold]Sources[/bold]")
+    for src in pack.sources:
+        console.print(src.citation() + (f" — {src.relation}" if src.relation else ""), highlight=False, markup=False)

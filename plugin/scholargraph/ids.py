@@ -1,0 +1,25 @@
+"""Stable identifiers: a paper is named by its content, so re-ingesting it is recognisable."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def content_hash(path: str | Path) -> str:
+    """SHA-256 of the file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def paper_id_for(content_sha256: str) -> str:
+    """Short, stable paper id derived from the content hash."""
+    return content_sha256[:16]
+
+
+def chunk_id(scope: str, paper_id: str, index: int) -> str:
+    """Chunk ids are per scope, so one paper in two knowledge bases never shares a row."""
+    return f"{scope}:{paper_id}:{index:05d}"

@@ -1,0 +1,281 @@
+"""Ingest orchestration: files -> parsed papers -> chunks -> vectors -> store + graph.
+
+Idempotent by content hash (a file already in the scope is skipped; one already in another
+scope is copied without re-embedding). Parsing runs in parallel processes, since on a CPU it,
+not embedding, bounds ingest. Each paper commits whole or not at all: vectors are written
+first and removed again if the graph transaction fails, and the graph row is the commit record
+that every read checks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scholargraph.chunking import chunk_paper, count_tokens, embedding_text
+from scholargraph.errors import ParseError, ScholarGraphError
+from scholargraph.ids import content_hash, paper_id_for
+from scholargraph.models import Chunk, Paper
+from scholargraph.settings import ParsingSettings
+
+SUPPORTED_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
+
+
+@dataclass
+class IngestEvent:
+    """What a progress display needs: which file, what happened, and how far along we are."""
+
+    path: str
+    status: str  # "added" | "skipped" | "copied" | "failed"
+    message: str
+    done: int
+    total: int
+    paper_id: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """Outcome of one ingest run, per file and in totals."""
+
+    added: list[str] = field(default_factory=list)
+    copied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    paper_ids: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
+    chunks: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "embed": 0.0, "store": 0.0, "graph": 0.0})
+    wall_seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"added {len(self.added)}"]
+        if self.copied:
+            parts.append(f"copied {len(self.copied)} from other knowledge bases without re-embedding")
+        parts.append(f"skipped {len(self.skipped)} already ingested")
+        parts.append(f"failed {len(self.failed)}")
+        return ", ".join(parts)
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Supported files under the given files and folders (recursive), plus what was refused."""
+    found: list[Path] = []
+    refused: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
+                    if child.suffix.lower() in SUPPORTED_SUFFIXES:
+                        found.append(child.resolve())
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(path.resolve())
+            else:
+                refused.append((str(path), f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
+                                f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
+        else:
+            refused.append((str(path), f"{path.name}: no such file or folder"))
+    return found, refused
+
+
+def _parse_job(path: str, settings: ParsingSettings) -> tuple[Paper | None, str | None, float]:
+    """Runs in a worker process; never raises, so one bad file cannot stop the pool."""
+    from scholargraph.parsing import parse_file
+
+    start = time.perf_counter()
+    try:
+        return parse_file(path, settings), None, time.perf_counter() - start
+    except ParseError as exc:
+        return None, str(exc), time.perf_counter() - start
+    except Exception as exc:  # a parser bug must still name the file
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start
+
+
+class Ingestor:
+    """Turns files into stored papers for one library (embedder + vector store + graph)."""
+
+    def __init__(self, library) -> None:  # library: scholargraph.library.Library (avoid import cycle)
+        self.library = library
+        self.settings = library.settings
+
+    def run(
+        self,
+        paths: Iterable[str | Path],
+        scope: str = "default",
+        progress: Callable[[IngestEvent], None] | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders into a scope; ``sources`` may rename a path's shown source."""
+        started = time.perf_counter()
+        report = IngestReport()
+        files, refused = discover(paths)
+        total = len(files) + len(refused)
+        done = 0
+
+        def emit(path: str, status: str, message: str, paper_id: str | None = None) -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(IngestEvent(path, status, message, done, total, paper_id))
+
+        for path, reason in refused:
+            report.failed.append((path, reason))
+            emit(path, "failed", reason)
+
+        to_parse: list[Path] = []
+        seen_hashes: set[str] = set()
+        for path in files:
+            try:
+                digest = content_hash(path)
+            except OSError as exc:
+                report.failed.append((str(path), f"{path.name}: cannot read ({exc.strerror or exc})"))
+                emit(str(path), "failed", report.failed[-1][1])
+                continue
+            pid = paper_id_for(digest)
+            report.paper_ids[str(path)] = pid
+            if digest in seen_hashes or self.library.graph.in_scope(pid, scope):
+                report.skipped.append(str(path))
+                emit(str(path), "skipped", f"{path.name}: already ingested", pid)
+                continue
+            seen_hashes.add(digest)
+            if self.library.graph.has_paper(pid):
+                try:
+                    self._copy_into_scope(pid, scope, (sources or {}).get(str(path), str(path)), report)
+                    report.copied.append(str(path))
+                    emit(str(path), "copied", f"{path.name}: added to '{scope}' (already embedded)", pid)
+                except ScholarGraphError as exc:
+                    report.failed.append((str(path), f"{path.name}: {exc}"))
+                    emit(str(path), "failed", report.failed[-1][1], pid)
+                continue
+            to_parse.append(path)
+
+        for path, paper, error, seconds in self._parse_all(to_parse):
+            report.seconds["parse"] += seconds
+            if error or paper is None:
+                report.failed.append((str(path), error or f"{path.name}: no result"))
+                emit(str(path), "failed", report.failed[-1][1])
+                continue
+            if sources and str(path) in sources:
+                paper.source = sources[str(path)]
+            try:
+                n_chunks = self._commit(paper, scope, report)
+            except ScholarGraphError as exc:
+                report.failed.append((str(path), f"{path.name}: {exc}"))
+                emit(str(path), "failed", report.failed[-1][1], paper.id)
+                continue
+            report.added.append(str(path))
+            report.pages += paper.pages
+            report.chunks += n_chunks
+            emit(str(path), "added", f"{path.name}: {paper.title} ({n_chunks} chunks)", paper.id)
+        report.wall_seconds = time.perf_counter() - started
+        return report
+
+    # -- stages ---------------------------------------------------------------------------
+    def _parse_all(self, paths: list[Path]):
+        """Yield (path, paper, error, seconds) as parsing finishes; parallel when it pays."""
+        workers = self.settings.parsing.workers or os.cpu_count() or 1
+        workers = max(1, min(workers, len(paths)))
+        if workers == 1:
+            for path in paths:
+                yield (path, *_parse_job(str(path), self.settings.parsing))
+            return
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_parse_job, str(p), self.settings.parsing): p for p in paths}
+            for future in cf.as_completed(futures):
+                path = futures[future]
+                try:
+                    yield (path, *future.result())
+                except Exception as exc:  # a crashed worker (e.g. killed for memory)
+                    yield path, None, f"{path.name}: parser process failed ({type(exc).__name__}: {exc})", 0.0
+
+    def _commit(self, paper: Paper, scope: str, report: IngestReport) -> int:
+        """Embed and store one paper, all or nothing."""
+        lib = self.library
+        chunks = chunk_paper(paper, self.settings.chunking)
+        if not chunks:
+            raise ParseError(paper.source, "no text to index")
+        t0 = time.perf_counter()
+        vectors = lib.embedder.embed_documents([embedding_text(paper.title, c) for c in chunks])
+        paper_vector = self._paper_vector(paper, chunks, vectors)
+        t1 = time.perf_counter()
+        report.seconds["embed"] += t1 - t0
+        written: list[str] = []
+        try:
+            written = lib.store.upsert_chunks(scope, paper.title, chunks, vectors)
+            lib.store.upsert_paper_vector(paper.id, paper.title, paper_vector)
+            similar = self._similar(paper.id, paper_vector)
+            t2 = time.perf_counter()
+            report.seconds["store"] += t2 - t1
+            lib.graph.add_paper(paper, scope, len(chunks), similar)
+            report.seconds["graph"] += time.perf_counter() - t2
+        except BaseException:
+            self._rollback(paper.id, written)
+            raise
+        return len(chunks)
+
+    def _rollback(self, paper_id: str, written: list[str]) -> None:
+        """Undo a half-written paper's vectors; the graph transaction undid itself."""
+        lib = self.library
+        try:
+            if written:
+                lib.store.delete_chunks(written)
+            if not lib.graph.has_paper(paper_id):
+                lib.store.papers.delete(ids=[paper_id])
+        except Exception:  # the graph is the commit record: orphans are invisible to reads
+            pass
+
+    def _paper_vector(self, paper: Paper, chunks: list[Chunk], vectors: np.ndarray) -> np.ndarray:
+        """Whole paper in one pass when the model's context holds it, else the mean of its chunks."""
+        whole = "\n\n".join(p for p in (paper.title, paper.abstract, paper.body_text) if p)
+        if count_tokens(whole) <= self.library.embedder.max_input_tokens // 2 or len(chunks) == 1:
+            if len(chunks) == 1:
+                return vectors[0]
+            return self.library.embedder.embed_documents([whole])[0]
+        mean = vectors.mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+    def _similar(self, paper_id: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        g = self.settings.graph
+        return [
+            (pid, score)
+            for pid, score in self.library.store.similar_papers(vector, g.similar_top_k, exclude=paper_id)
+            if score >= g.similar_threshold and self.library.graph.has_paper(pid)
+        ]
+
+    def _copy_into_scope(self, paper_id: str, scope: str, source: str, report: IngestReport) -> None:
+        """A paper already embedded elsewhere joins this scope by copying its vectors."""
+        lib = self.library
+        existing = lib.store.paper_chunks(paper_id, with_vectors=True)
+        if not existing["ids"]:
+            raise ScholarGraphError("stored vectors missing; delete and re-ingest it")
+        first_scope = existing["metadatas"][0]["scope"]
+        rows = [i for i, m in enumerate(existing["metadatas"]) if m["scope"] == first_scope]
+        chunks = [
+            Chunk(
+                id="",
+                paper_id=paper_id,
+                index=int(existing["metadatas"][i]["index"]),
+                text=existing["documents"][i],
+                section=existing["metadatas"][i].get("section", ""),
+                page_start=existing["metadatas"][i].get("page_start"),
+                page_end=existing["metadatas"][i].get("page_end"),
+            )
+            for i in rows
+        ]
+        title = existing["metadatas"][rows[0]].get("title", "")
+        written = lib.store.upsert_chunks(scope, title, chunks, existing["embeddings"][rows])
+        try:
+            lib.graph.add_scope(paper_id, scope, source, len(chunks))
+        except BaseException:
+            lib.store.delete_chunks(written)
+            raise
+        report.chunks += len(chunks)

@@ -1,0 +1,132 @@
+"""The engine's front door: one object holding settings, embedder, vector store and graph.
+
+Every face (CLI, HTTP service, Open WebUI functions, Pipelines, LangChain) talks to a
+``Library`` and nothing else, so none of them holds logic of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from scholargraph.embedding.base import Embedder
+from scholargraph.embedding.factory import make_embedder
+from scholargraph.graph import PaperGraph
+from scholargraph.ingest import IngestEvent, Ingestor, IngestReport
+from scholargraph.settings import Settings
+from scholargraph.store import VectorStore
+
+
+class Library:
+    """A researcher's paper library on one set of settings."""
+
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or make_embedder(self.settings.embedding)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore(
+            self.settings.store, self.settings.data_dir, self.embedder.name, self.embedder.dimension
+        )
+
+    @cached_property
+    def graph(self) -> PaperGraph:
+        return PaperGraph(self.settings.graph_url, self.settings.graph)
+
+    # -- ingest and delete ----------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        scope: str = "default",
+        progress: Callable[[IngestEvent], None] | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> IngestReport:
+        return Ingestor(self).run(paths, scope=scope, progress=progress, sources=sources)
+
+    def delete(self, paper_id: str, scope: str | None = None) -> bool:
+        """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
+        if scope is None:
+            if not self.graph.has_paper(paper_id):
+                return False
+            self.graph.delete_paper(paper_id)
+            self.store.delete_paper(paper_id)
+            return True
+        if not self.graph.in_scope(paper_id, scope):
+            return False
+        gone = self.graph.remove_from_scope(paper_id, scope)
+        self.store.delete_paper(paper_id, scope)
+        if gone:
+            self.store.delete_paper(paper_id)
+        return True
+
+    def delete_scope(self, scope: str) -> list[str]:
+        """Forget a whole knowledge base; papers only it held are deleted everywhere."""
+        gone = self.graph.delete_scope(scope)
+        self.store.delete_scope(scope)
+        for paper_id in gone:
+            self.store.delete_paper(paper_id)
+        return gone
+
+    # -- questions ------------------------------------------------------------------------
+    @cached_property
+    def searcher(self):
+        from scholargraph.retrieval.search import Searcher
+
+        return Searcher(self)
+
+    def search(self, question: str, scopes: list[str] | None = None, **options: Any):
+        """Passages and graph neighbours for a question (see ``Searcher.search`` for options)."""
+        return self.searcher.search(question, scopes, **options)
+
+    def context(self, question: str, scopes: list[str] | None = None, **options: Any):
+        """Search, then pack numbered sources within the token budget."""
+        from scholargraph.retrieval.context import build_context
+
+        return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)
+
+    def answer_stream(self, question: str, pack) -> Iterator[str]:
+        """Stream the chat LLM's cited answer over a context pack."""
+        from scholargraph.llm import ChatLLM
+        from scholargraph.retrieval.prompts import answer_messages
+
+        llm = ChatLLM(self.settings.llm)
+        messages = answer_messages(question, pack.text, pack.language, self.settings.llm.answer_language)
+        yield from llm.stream(messages)
+
+    # -- listings -------------------------------------------------------------------------
+    def papers(self, scopes: list[str] | None = None) -> list[dict[str, Any]]:
+        return self.graph.papers(scopes)
+
+    def graph_json(self, scopes: list[str] | None = None) -> dict[str, Any]:
+        return self.graph.export(scopes)
+
+    def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
+        stats = dict(self.graph.stats(scopes))
+        stats["chunks"] = self.store.count(scopes)
+        stats["embedding_model"] = self.embedder.name
+        stats["dimension"] = self.embedder.dimension
+        stats["vector_store"] = self.store.location
+        stats["graph_database"] = _redact(self.settings.graph_url)
+        return stats
+
+    def close(self) -> None:
+        if "graph" in self.__dict__:
+            self.graph.close()
+
+
+def _redact(url: str) -> str:
+    """A database URL fit to print: no password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url

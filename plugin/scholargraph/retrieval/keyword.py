@@ -1,0 +1,79 @@
+"""BM25 keyword ranking over chunk text (bm25s), for hybrid search.
+
+Latin text is split into lower-cased words; CJK text into character bigrams, since Chinese
+has no spaces and single characters are too ambiguous. Indexes are cached per scope set and
+rebuilt when the chunk count changes.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import bm25s
+
+from scholargraph.store import ChunkHit
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff]+")
+_STOP = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was were with we our".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Words and CJK bigrams, stopwords dropped."""
+    lowered = text.lower()
+    tokens = [w for w in _WORD.findall(lowered) if w not in _STOP and len(w) > 1]
+    for run in _CJK_RUN.findall(lowered):
+        tokens.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+    return tokens
+
+
+class KeywordIndex:
+    """A BM25 index over a fixed list of chunks."""
+
+    def __init__(self, chunks: list[ChunkHit]) -> None:
+        self.chunks = chunks
+        self._bm25 = bm25s.BM25()
+        corpus = [tokenize(c.text) or ["\u2205"] for c in chunks]
+        if chunks:
+            self._bm25.index(corpus, show_progress=False)
+
+    def search(self, query: str, k: int) -> list[tuple[ChunkHit, float]]:
+        tokens = [t for t in tokenize(query)]
+        if not self.chunks or not tokens:
+            return []
+        vocab = self._bm25.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return []
+        docs, scores = self._bm25.retrieve([known], k=min(k, len(self.chunks)), show_progress=False, n_threads=1)
+        return [(self.chunks[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class KeywordIndexCache:
+    """One index per scope set, rebuilt when that set's chunk count changes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[tuple[str, ...] | None, int], KeywordIndex] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store, scopes: list[str] | None) -> KeywordIndex:
+        key_scopes = tuple(sorted(scopes)) if scopes is not None else None
+        count = store.count(scopes)
+        with self._lock:
+            key = (key_scopes, count)
+            if key not in self._cache:
+                self._cache = {k: v for k, v in self._cache.items() if k[0] != key_scopes}
+                self._cache[key] = KeywordIndex(store.texts(scopes))
+            return self._cache[key]
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
+    """RRF score per id over several rankings (best first)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return fused

