@@ -261,3 +261,74 @@ def ask(
     console.print("\n[bold]Sources[/bold]")
     for src in pack.sources:
         console.print(src.citation() + (f" — {src.relation}" if src.relation else ""), highlight=False, markup=False)
+
+
+eval_app = typer.Typer(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _fresh_library(ctx: typer.Context, data_dir: Optional[Path], overrides: dict[str, Any] | None = None):
+    """Evaluation sets go into their own library (a temp dir unless given), never the user's."""
+    import tempfile
+
+    from scholargraph.library import Library
+
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="scholargraph-eval-"))
+    settings = _settings(ctx).with_overrides({"data_dir": str(folder), **(overrides or {})})
+    return Library(settings)
+
+
+@eval_app.command("scifact")
+def eval_scifact(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="SciFact BEIR folder (e.g. ../shared/data/scifact-mini)."),
+    queries: str = typer.Option("queries_mini.jsonl", help="Queries file in the folder."),
+    qrels: str = typer.Option("qrels_mini.tsv", help="Judgements file in the folder."),
+    data_dir: Optional[Path] = typer.Option(None, help="Where to build the evaluation index (default: temp)."),
+) -> None:
+    """nDCG@10 and Recall@10, dense vs hybrid vs BM25."""
+    from scholargraph.evaluation.datasets import load_scifact
+    from scholargraph.evaluation.retrieval_eval import evaluate
+
+    library = _fresh_library(ctx, data_dir)
+    _print_json(evaluate(library, load_scifact(folder, queries, qrels), ("dense", "hybrid", "bm25")))
+
+
+@eval_app.command("xquad")
+def eval_xquad(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="XQuAD-R folder with en.json and zh.json."),
+    pairs: str = typer.Option("zh-en,en-zh,en-en,zh-zh", help="question-paragraph language pairs."),
+    limit: Optional[int] = typer.Option(None, help="Use only this many questions per pair."),
+    instruction_styles: str = typer.Option("auto,qwen3", help="Query instruction styles to compare."),
+) -> None:
+    """Cross-lingual retrieval: accuracy@1 and MRR@10 per language pair, with and without instruction, vs BM25."""
+    from scholargraph.evaluation.datasets import load_xquad
+    from scholargraph.evaluation.retrieval_eval import evaluate
+
+    results = []
+    for style in instruction_styles.split(","):
+        for pair in pairs.split(","):
+            q, p = pair.split("-")
+            library = _fresh_library(ctx, None, {"embedding.instruction_style": style})
+            modes = ("dense", "bm25") if style == instruction_styles.split(",")[0] else ("dense",)
+            res = evaluate(library, load_xquad(folder, q, p, limit), modes)
+            res["instruction_style"] = library.embedder.instruction_style
+            results.append(res)
+            library.close()
+    _print_json(results)
+
+
+@eval_app.command("graph")
+def eval_graph(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Papers to ingest (e.g. ../shared/data/papers)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Where to build the index (default: temp)."),
+    k: int = typer.Option(5, help="Passages retrieved per question."),
+) -> None:
+    """Graph ablation: hops 0 vs 1 vs 2, and what the neighbours add."""
+    from scholargraph.evaluation.graph_eval import graph_ablation
+
+    library = _fresh_library(ctx, data_dir)
+    library.ingest(paths, scope="eval")
+    _print_json(graph_ablation(library, ["eval"], k=k))

@@ -197,14 +197,44 @@ class Ingestor:
                 except Exception as exc:  # a crashed worker (e.g. killed for memory)
                     yield path, None, f"{path.name}: parser process failed ({type(exc).__name__}: {exc})", 0.0
 
-    def _commit(self, paper: Paper, scope: str, report: IngestReport) -> int:
-        """Embed and store one paper, all or nothing."""
+    def add_parsed(self, papers: list[Paper], scope: str = "default") -> IngestReport:
+        """Store papers that are already parsed (documents from a data set, an external loader),
+        embedding all their chunks in one batch; each paper still commits on its own."""
+        report = IngestReport()
+        chunked = [(p, chunk_paper(p, self.settings.chunking)) for p in papers if not self.library.graph.in_scope(p.id, scope)]
+        t0 = time.perf_counter()
+        texts = [embedding_text(p.title, c) for p, chunks in chunked for c in chunks]
+        vectors = self.library.embedder.embed_documents(texts)
+        report.seconds["embed"] += time.perf_counter() - t0
+        offset = 0
+        for paper, chunks in chunked:
+            own = vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+            try:
+                report.chunks += self._commit(paper, scope, report, chunks, own)
+                report.added.append(paper.source)
+                report.paper_ids[paper.source] = paper.id
+            except ScholarGraphError as exc:
+                report.failed.append((paper.source, str(exc)))
+        return report
+
+    def _commit(
+        self,
+        paper: Paper,
+        scope: str,
+        report: IngestReport,
+        chunks: list[Chunk] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> int:
+        """Embed (unless given vectors) and store one paper, all or nothing."""
         lib = self.library
-        chunks = chunk_paper(paper, self.settings.chunking)
+        if chunks is None:
+            chunks = chunk_paper(paper, self.settings.chunking)
         if not chunks:
             raise ParseError(paper.source, "no text to index")
         t0 = time.perf_counter()
-        vectors = lib.embedder.embed_documents([embedding_text(paper.title, c) for c in chunks])
+        if vectors is None:
+            vectors = lib.embedder.embed_documents([embedding_text(paper.title, c) for c in chunks])
         paper_vector = self._paper_vector(paper, chunks, vectors)
         t1 = time.perf_counter()
         report.seconds["embed"] += t1 - t0
@@ -229,7 +259,7 @@ class Ingestor:
             if written:
                 lib.store.delete_chunks(written)
             if not lib.graph.has_paper(paper_id):
-                lib.store.papers.delete(ids=[paper_id])
+                lib.store.delete_paper_vector(paper_id)
         except Exception:  # the graph is the commit record: orphans are invisible to reads
             pass
 

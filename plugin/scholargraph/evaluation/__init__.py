@@ -1,0 +1,1 @@
+"""Evaluation harnesses: retrieval quality (SciFact, XQuAD-R), graph ablation, latency."""
