@@ -118,19 +118,10 @@ class Library:
         stats["embedding_model"] = self.embedder.name
         stats["dimension"] = self.embedder.dimension
         stats["vector_store"] = self.store.location
-        stats["graph_database"] = _redact(self.settings.graph_url)
+        stats["graph_database"] = self.graph.url
         return stats
 
     def close(self) -> None:
         if "graph" in self.__dict__:
             self.graph.close()
 
-
-def _redact(url: str) -> str:
-    """A database URL fit to print: no password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
