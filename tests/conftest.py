@@ -25,3 +25,26 @@ def settings(tmp_path: Path):
     from scholargraph.settings import Settings
 
     return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def full_library(tmp_path_factory, shared_data):
+    """The shared papers, the scanned PDF and the Chinese paper, ingested once on the default stack."""
+    from scholargraph.library import Library
+    from scholargraph.settings import Settings
+
+    library = Library(Settings(data_dir=tmp_path_factory.mktemp("library")))
+    report = library.ingest(
+        [shared_data / "papers", shared_data / "scanned", shared_data / "papers-zh"], scope="lib"
+    )
+    library.first_report = report
+    yield library
+    library.close()
+
+
+def paper_id_by_file(library, name: str) -> str:
+    """The id of the paper ingested from a file of that name."""
+    for path, pid in library.first_report.paper_ids.items():
+        if path.endswith(name):
+            return pid
+    raise KeyError(name)

