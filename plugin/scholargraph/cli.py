@@ -215,9 +215,10 @@ def search(
         _fail(exc)
     data = result.to_json()
     if as_json:
-        for item in data["hits"] + data["neighbours"]:
-            for key in ("chunk_id", "authors", "year", "source", "via_title", "hop"):
-                item.pop(key, None)
+        hit_keys = ("paper_id", "title", "section", "page", "score", "text")
+        neighbour_keys = ("paper_id", "title", "relation", "via", "score", "text")
+        data["hits"] = [{k: h[k] for k in hit_keys} for h in data["hits"]]
+        data["neighbours"] = [{k: n[k] for k in neighbour_keys} for n in data["neighbours"]]
         _print_json(data)
         return
     console.print(f"[dim]language: {result.language}[/dim]")
