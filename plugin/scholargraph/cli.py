@@ -333,3 +333,15 @@ def eval_graph(
     library = _fresh_library(ctx, data_dir)
     library.ingest(paths, scope="eval")
     _print_json(graph_ablation(library, ["eval"], k=k))
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT)."),
+) -> None:
+    """Run the HTTP service: Open WebUI external document loader, ingest, search, graph view."""
+    from scholargraph.service import serve as run_service
+
+    run_service(_settings(ctx).with_overrides({"service.host": host, "service.port": port}))

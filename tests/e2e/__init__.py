@@ -1,0 +1,1 @@
+"""End-to-end tests against a real Open WebUI (marker: openwebui; browser test: browser)."""

@@ -1,0 +1,116 @@
+"""Helpers for the end-to-end tests: a handle on a running Open WebUI and what an admin does in it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from stub_llm import StubLLM
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = REPO / ".venv-owui"
+OPEN_WEBUI = VENV / "bin" / "open-webui"
+FUNCTIONS = REPO / "plugin" / "openwebui"
+PASSWORD = "correct horse battery staple 1"
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class OpenWebUI:
+    """A running Open WebUI with helpers for its REST API."""
+
+    url: str
+    stub: StubLLM
+    data_dir: Path
+    library_dir: Path
+    log: Path
+    process: subprocess.Popen
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def api(self, method: str, path: str, token: str | None = None, timeout: float = 300, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return httpx.request(method, self.url + path, headers=headers, timeout=timeout, **kwargs)
+
+    def ok(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        response = self.api(method, path, token, **kwargs)
+        assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:800]}"
+        return response.json()
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def install_function(owui: OpenWebUI, token: str, function_id: str, path: Path, valves: dict | None = None,
+                     is_global: bool = False, name: str | None = None) -> dict:
+    """What an admin does in Admin -> Functions: import, enable, optionally make global, set valves."""
+    content = path.read_text()
+    created = owui.ok("POST", "/api/v1/functions/create", token, json={
+        "id": function_id, "name": name or function_id.replace("_", " ").title(), "content": content,
+        "meta": {"description": f"ScholarGraph {function_id}", "manifest": {}},
+    })
+    if not created.get("is_active"):
+        assert owui.ok("POST", f"/api/v1/functions/id/{function_id}/toggle", token)["is_active"]
+    if is_global:
+        assert owui.ok("POST", f"/api/v1/functions/id/{function_id}/toggle/global", token)["is_global"]
+    if valves:
+        owui.ok("POST", f"/api/v1/functions/id/{function_id}/valves/update", token, json=valves)
+    return owui.ok("GET", f"/api/v1/functions/id/{function_id}", token)
+
+
+def upload(owui: OpenWebUI, token: str, path: Path, timeout: float = 300) -> dict:
+    """Upload a file and wait until Open WebUI has processed it."""
+    with open(path, "rb") as handle:
+        record = owui.ok("POST", "/api/v1/files/", token, files={"file": (path.name, handle, "application/pdf"
+                                                                          if path.suffix == ".pdf" else "text/plain")})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = owui.ok("GET", f"/api/v1/files/{record['id']}/process/status", token)
+        if state.get("status") == "completed":
+            return record
+        if state.get("status") == "failed":
+            raise AssertionError(f"Open WebUI failed to process {path.name}: {state}\n{owui.log_tail()}")
+        time.sleep(0.5)
+    raise AssertionError(f"{path.name} not processed in {timeout} s\n{owui.log_tail()}")
+
+
+def wait_indexed(owui: OpenWebUI, token: str, file_ids: list[str], timeout: float = 300) -> dict[str, dict]:
+    """Wait until ScholarGraph's Event function recorded each file as indexed (file meta)."""
+    deadline = time.monotonic() + timeout
+    states: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        for file_id in file_ids:
+            meta = owui.ok("GET", f"/api/v1/files/{file_id}", token).get("meta") or {}
+            states[file_id] = meta.get("scholargraph") or {}
+        failed = {k: v for k, v in states.items() if v.get("status") == "failed"}
+        assert not failed, failed
+        if all(s.get("status") == "indexed" for s in states.values()):
+            return states
+        time.sleep(1)
+    raise AssertionError(f"not indexed in {timeout} s: {states}\n{owui.log_tail()}")
+
+
+# Three papers of one family: S2ORC (ACL 2020) is cited by PaperMage and CiteSee (2023).
+S2ORC = "2020.acl-main.447.pdf"
+PAPERS = [S2ORC, "papermage.pdf", "2302.07302v1.pdf"]
+
+
+@dataclass
+class KB:
+    id: str
+    files: dict[str, str]  # file name -> Open WebUI file id
+    titles: dict[str, str]  # file name -> paper title ScholarGraph parsed

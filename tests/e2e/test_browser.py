@@ -1,0 +1,86 @@
+"""A person's view: log in to the real Open WebUI in headless Chromium, attach the knowledge base
+with '#', ask, and see ScholarGraph's papers as sources; then open the paper graph.
+
+Debian's chromium (/usr/bin/chromium) driven by Playwright for Python; no browser download.
+Screenshots land in docs/img/ (openwebui-sources.png, openwebui-graph.png).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from owui import KB, PASSWORD, REPO, S2ORC, OpenWebUI
+from stub_llm import MODEL
+
+pytestmark = [pytest.mark.openwebui, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = REPO / "docs" / "img"
+ANSWER = "Here is what the attached papers say"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed (scripts/install-openwebui.sh puts it in .venv-owui)"
+        pytest.fail(reason) if os.environ.get("CI") == "true" else pytest.skip(reason)
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} missing: apt-get install -y chromium"
+        pytest.fail(reason) if os.environ.get("CI") == "true" else pytest.skip(reason)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_chat_with_the_knowledge_base_shows_paper_sources(browser, owui: OpenWebUI, admin: str, kb: KB):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(owui.url + "/auth", wait_until="domcontentloaded")
+    page.fill("input[name=email]", "admin@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/auth" not in url)
+
+    page.goto(owui.url + f"/?models={MODEL}", wait_until="domcontentloaded")
+    page.wait_for_selector("#chat-input")
+    page.wait_for_timeout(1500)
+    welcome = page.get_by_text("Okay, Let's Go!")
+    if welcome.count():
+        welcome.click()
+    box = page.locator("#chat-input")
+    box.click()
+    page.keyboard.type("#")
+    page.get_by_text("Scholarly document processing", exact=True).first.click()
+    box.click()
+    page.keyboard.type("Which later work builds on the S2ORC corpus?")
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector(f"text={ANSWER}", timeout=180_000)
+    toggle = page.get_by_role("button", name="Toggle").filter(has_text="Source").last
+    toggle.click()
+    page.wait_for_timeout(800)
+    text = page.inner_text("body")
+    assert kb.titles[S2ORC][:40] in text or "S2ORC" in text
+    sources = page.get_by_role("button", name="View source:")
+    names = [sources.nth(i).get_attribute("aria-label") for i in range(sources.count())]
+    assert any("S2ORC" in n for n in names), names
+    assert len(set(names)) >= 2, names  # the paper asked about and at least one graph neighbour
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "openwebui-sources.png"))
+
+    page.get_by_role("button", name="Show paper graph").last.click()
+    frame = page.frame_locator("iframe").last
+    frame.locator("svg .node").first.wait_for(timeout=60_000)
+    assert frame.locator("svg .node").count() >= 2
+    page.wait_for_timeout(1500)
+    page.locator("iframe").last.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "openwebui-graph.png"), full_page=False)
+    page.close()

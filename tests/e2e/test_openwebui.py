@@ -1,0 +1,216 @@
+"""ScholarGraph inside a real Open WebUI 0.12.4: functions installed through the API, a knowledge
+base indexed by the Event function, graph-aware chats with sources, access between users,
+removal, the assistant Pipe, the graph Action and the external document loader."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from owui import KB, S2ORC, OpenWebUI, free_port, upload
+from stub_llm import MODEL
+
+pytestmark = pytest.mark.openwebui
+
+PIPE_MODEL = "scholargraph_pipe.scholargraph-assistant"
+
+
+def chat(owui: OpenWebUI, token: str, question: str, files: list[dict], model: str = MODEL,
+         stream: bool = False) -> dict:
+    """A chat completion through Open WebUI's own API; a stream is read back into one reply."""
+    body = {"model": model, "stream": stream, "files": files,
+            "messages": [{"role": "user", "content": question}]}
+    if not stream:
+        return owui.ok("POST", "/api/chat/completions", token, json=body)
+    reply: dict = {"content": "", "events": []}
+    with httpx.stream("POST", owui.url + "/api/chat/completions", json=body, timeout=300,
+                      headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                continue
+            data = json.loads(line[5:])
+            reply["events"].append(data)
+            if "sources" in data:
+                reply["sources"] = data["sources"]
+            for choice in data.get("choices") or []:
+                reply["content"] += (choice.get("delta") or {}).get("content") or ""
+    return reply
+
+
+def scholargraph_sources(reply: dict) -> list[dict]:
+    return [s for s in reply.get("sources") or [] if (s.get("source") or {}).get("type") == "scholargraph"]
+
+
+def new_prompts(owui: OpenWebUI, before: int) -> list[str]:
+    return owui.stub.prompts()[before:]
+
+
+def test_functions_are_installed_with_their_valves(owui: OpenWebUI, admin: str, functions: dict):
+    valves = owui.ok("GET", "/api/v1/functions/id/scholargraph_filter/valves", admin)
+    assert valves["top_k"] == 6 and valves["file_handler"] is True
+    spec = owui.ok("GET", "/api/v1/functions/id/scholargraph_filter/valves/spec", admin)
+    assert "Graph hops" in spec["properties"]["hops"]["description"]
+    models = {m["id"] for m in owui.ok("GET", "/api/models", admin)["data"]}
+    assert {MODEL, PIPE_MODEL} <= models
+
+
+def test_event_function_indexed_the_knowledge_base(kb: KB):
+    assert "S2ORC" in kb.titles[S2ORC]
+    assert all(kb.titles.values()), kb.titles
+
+
+def test_chat_gets_passages_and_graph_neighbours_with_sources(owui: OpenWebUI, admin: str, kb: KB):
+    before = len(owui.stub.requests)
+    reply = chat(owui, admin, "Which later work builds on the S2ORC corpus of academic papers?",
+                 [{"type": "collection", "id": kb.id}])
+    sources = scholargraph_sources(reply)
+    assert sources, reply
+    names = [s["source"]["name"] for s in sources]
+    assert names[0] == kb.titles[S2ORC], names  # the paper asked about comes first, as [1]
+    neighbours = [s for s in sources if s["metadata"][0].get("relation")]
+    assert neighbours, names
+    assert {s["source"]["name"] for s in neighbours} & {kb.titles["papermage.pdf"], kb.titles["2302.07302v1.pdf"]}
+    for src in sources:
+        assert src["document"] and len(src["document"]) == len(src["metadata"])
+        assert src["source"]["url"].startswith(owui.url + "/api/v1/files/")
+
+    prompts = [p for p in new_prompts(owui, before) if "<source" in p]
+    assert len(prompts) == 1, new_prompts(owui, before)
+    prompt = prompts[0]
+    assert f'<source id="1" name="{kb.titles[S2ORC]}"' in prompt
+    assert "Graph neighbour" in prompt and "cites [1]" in prompt
+    assert kb.titles["papermage.pdf"] in prompt or kb.titles["2302.07302v1.pdf"] in prompt
+    assert "[1]" in reply["choices"][0]["message"]["content"]
+
+
+def test_streamed_chat_carries_sources_first(owui: OpenWebUI, admin: str, kb: KB):
+    reply = chat(owui, admin, "What is S2ORC?", [{"type": "collection", "id": kb.id}], stream=True)
+    assert scholargraph_sources(reply)
+    assert "sources" in reply["events"][0]
+    assert "[1]" in reply["content"]
+
+
+def test_other_user_cannot_read_a_private_knowledge_base(owui: OpenWebUI, admin: str, kb: KB):
+    # Open WebUI closes signup after the first (admin) account; the admin opens it again
+    config = owui.ok("GET", "/api/v1/auths/admin/config", admin)
+    owui.ok("POST", "/api/v1/auths/admin/config", admin, json=config | {"ENABLE_SIGNUP": True})
+    body = owui.ok("POST", "/api/v1/auths/signup",
+                   json={"name": "Bob User", "email": "bob@example.org", "password": "another pass 2"})
+    assert body["role"] == "pending"
+    owui.ok("POST", f"/api/v1/users/{body['id']}/update", admin, json={"role": "user"})
+    bob = owui.ok("POST", "/api/v1/auths/signin", json={"email": "bob@example.org", "password": "another pass 2"})
+    assert bob["role"] == "user"
+    token = bob["token"]
+    assert owui.api("GET", f"/api/v1/knowledge/{kb.id}", token).status_code >= 400  # Open WebUI's own verdict
+
+    before = len(owui.stub.requests)
+    reply = chat(owui, token, "Which later work builds on the S2ORC corpus?", [{"type": "collection", "id": kb.id}])
+    assert not scholargraph_sources(reply)
+    assert not reply.get("sources")
+    prompts = new_prompts(owui, before)
+    assert prompts and not any("<source" in p for p in prompts)
+    assert all(t not in p for p in prompts for t in kb.titles.values())
+
+    # a paper Bob attaches to his chat is his: another user who names its file id gets nothing
+    own = upload(owui, token, Path(__file__).resolve().parents[2].parent / "shared" / "data" / "docs" / "sample.md")
+    mine = chat(owui, token, "What does graph expansion add to dense retrieval?", [{"type": "file", "id": own["id"]}])
+    assert scholargraph_sources(mine)
+    cy = owui.ok("POST", "/api/v1/auths/signup", json={"name": "Cy", "email": "cy@example.org", "password": "third pass 3"})
+    owui.ok("POST", f"/api/v1/users/{cy['id']}/update", admin, json={"role": "user"})
+    cy = owui.ok("POST", "/api/v1/auths/signin", json={"email": "cy@example.org", "password": "third pass 3"})["token"]
+    theirs = chat(owui, cy, "What does graph expansion add to dense retrieval?", [{"type": "file", "id": own["id"]}])
+    assert not scholargraph_sources(theirs)
+
+
+def test_assistant_pipe_answers_with_citations(owui: OpenWebUI, admin: str, kb: KB):
+    before = len(owui.stub.requests)
+    reply = chat(owui, admin, "Which later work builds on S2ORC?", [{"type": "collection", "id": kb.id}],
+                 model=PIPE_MODEL, stream=True)
+    sources = scholargraph_sources(reply)
+    assert sources and sources[0]["source"]["name"] == kb.titles[S2ORC]
+    assert "[1]" in reply["content"], reply["content"]
+    prompts = new_prompts(owui, before)
+    assert any("You are ScholarGraph" in p and "cites [1]" in p for p in prompts), prompts
+
+
+def test_show_paper_graph_action_embeds_html(owui: OpenWebUI, admin: str, kb: KB):
+    reply = chat(owui, admin, "Which later work builds on S2ORC?", [{"type": "collection", "id": kb.id}])
+    user_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
+    messages = {
+        user_id: {"id": user_id, "parentId": None, "childrenIds": [answer_id], "role": "user",
+                  "content": "Which later work builds on S2ORC?", "timestamp": int(time.time())},
+        answer_id: {"id": answer_id, "parentId": user_id, "childrenIds": [], "role": "assistant", "model": MODEL,
+                    "content": reply["choices"][0]["message"]["content"], "sources": reply["sources"],
+                    "done": True, "timestamp": int(time.time())},
+    }
+    saved = owui.ok("POST", "/api/v1/chats/new", admin, json={"chat": {
+        "title": "graph", "models": [MODEL], "history": {"messages": messages, "currentId": answer_id},
+        "messages": list(messages.values())}})
+    owui.ok("POST", "/api/chat/actions/scholargraph_action", admin, json={
+        "model": MODEL, "chat_id": saved["id"], "id": answer_id, "session_id": "e2e",
+        "messages": [{k: m[k] for k in ("id", "role", "content") if k in m} | (
+            {"sources": m["sources"]} if "sources" in m else {}) for m in messages.values()],
+    })
+    stored = owui.ok("GET", f"/api/v1/chats/{saved['id']}", admin)["chat"]["history"]["messages"][answer_id]
+    html = stored["embeds"][0]
+    assert "<svg" in html and kb.titles[S2ORC] in html
+    assert f"/api/v1/files/{kb.files[S2ORC]}/content" in html
+
+
+def test_removed_file_leaves_the_answers(owui: OpenWebUI, admin: str, kb: KB):
+    gone = "papermage.pdf"
+    owui.ok("POST", f"/api/v1/knowledge/{kb.id}/file/remove", admin, json={"file_id": kb.files[gone]})
+    before = len(owui.stub.requests)
+    reply = chat(owui, admin, "Which later work builds on the S2ORC corpus?", [{"type": "collection", "id": kb.id}])
+    names = [s["source"]["name"] for s in scholargraph_sources(reply)]
+    assert names and kb.titles[gone] not in names
+    assert all(kb.titles[gone] not in p for p in new_prompts(owui, before))
+
+
+def test_scholargraph_service_as_external_document_loader(owui: OpenWebUI, admin: str, tmp_path: Path, shared_data: Path):
+    """Open WebUI's own upload processing calls the service's PUT /process (its real client)."""
+    import uvicorn
+
+    from scholargraph.service import create_app
+    from scholargraph.settings import Settings
+
+    calls: list[dict] = []
+    app = create_app(Settings(data_dir=tmp_path / "svc").with_overrides({"service.api_key": "loader-key"}))
+
+    @app.middleware("http")
+    async def record_call(request, call_next):
+        response = await call_next(request)
+        calls.append({"path": request.url.path, "method": request.method, "status": response.status_code,
+                      "filename": request.headers.get("x-filename"), "type": request.headers.get("content-type")})
+        return response
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.1)
+    try:
+        owui.ok("POST", "/api/v1/retrieval/config/update", admin, json={
+            "CONTENT_EXTRACTION_ENGINE": "external",
+            "EXTERNAL_DOCUMENT_LOADER_URL": f"http://127.0.0.1:{port}",
+            "EXTERNAL_DOCUMENT_LOADER_API_KEY": "loader-key",
+        })
+        record = upload(owui, admin, shared_data / "docs" / "sample.md")
+        content = owui.ok("GET", f"/api/v1/files/{record['id']}/data/content", admin)["content"]
+        assert "1 Introduction" in content and "citation network" in content
+        assert [c for c in calls if c["path"] == "/process"] == [{
+            "path": "/process", "method": "PUT", "status": 200,
+            "filename": calls[-1]["filename"], "type": calls[-1]["type"]}]
+        assert calls[-1]["filename"].endswith("sample.md")
+    finally:
+        owui.ok("POST", "/api/v1/retrieval/config/update", admin, json={"CONTENT_EXTRACTION_ENGINE": ""})
+        server.should_exit = True
+        thread.join(timeout=10)

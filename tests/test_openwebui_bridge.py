@@ -1,0 +1,274 @@
+"""The Open WebUI glue without Open WebUI: valves -> settings, the function files, and the hooks
+with Open WebUI's lookups and access check replaced by a small fake of its records."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from pydantic import BaseModel
+
+from scholargraph import openwebui_bridge as sg
+from scholargraph.errors import ConfigError
+from scholargraph.openwebui_bridge import knob
+from scholargraph.retrieval.context import ContextPack, Source, SourcePassage
+
+REPO = Path(__file__).resolve().parents[1]
+FUNCTION_FILES = {
+    "Filter": REPO / "plugin" / "openwebui" / "scholargraph_filter.py",
+    "Event": REPO / "plugin" / "openwebui" / "scholargraph_event.py",
+    "Pipe": REPO / "plugin" / "openwebui" / "scholargraph_pipe.py",
+    "Action": REPO / "plugin" / "openwebui" / "scholargraph_action.py",
+    "Pipeline": REPO / "pipelines" / "scholargraph_pipeline.py",
+}
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+# -- valves -> settings ----------------------------------------------------------------------
+class DemoValves(BaseModel):
+    top_k: int = knob("retrieval.top_k")
+    vllm_url: str = knob("embedding.base_url", "")
+    embedding_dimensions: int = knob("embedding.dimensions", 0)
+    embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
+    data_dir: str = knob("data_dir", "")
+    unrelated: str = "x"
+
+
+def test_knob_takes_default_and_description_from_settings():
+    fields = DemoValves.model_fields
+    assert DemoValves().top_k == 8
+    assert fields["top_k"].description.startswith("Passages retrieved per question")
+    assert "SCHOLARGRAPH_EMBEDDING__BASE_URL" in fields["vllm_url"].description
+
+
+def test_empty_valves_keep_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHOLARGRAPH_EMBEDDING__BASE_URL", "http://gpu:8000/v1")
+    monkeypatch.setenv("SCHOLARGRAPH_DATA_DIR", str(tmp_path))
+    settings = sg.settings_from_valves(DemoValves())
+    assert settings.embedding.base_url == "http://gpu:8000/v1"
+    assert settings.data_dir == tmp_path and settings.embedding.dimensions is None
+    settings = sg.settings_from_valves(DemoValves(vllm_url=" http://other/v1 ", top_k=3, embedding_dimensions=256,
+                                                  embedding_instructions='{"retrieve": "Find papers"}'))
+    assert settings.embedding.base_url == "http://other/v1" and settings.retrieval.top_k == 3
+    assert settings.embedding.dimensions == 256 and settings.embedding.instructions == {"retrieve": "Find papers"}
+    with pytest.raises(ConfigError, match="must be JSON"):
+        sg.settings_from_valves(DemoValves(embedding_instructions="{nope"))
+
+
+@pytest.mark.parametrize("kind", list(FUNCTION_FILES))
+def test_function_files_are_single_classes_over_the_bridge(kind):
+    module = load(FUNCTION_FILES[kind])
+    text = FUNCTION_FILES[kind].read_text()
+    assert text.startswith('"""\ntitle:') and "requirements: scholargraph" in text
+    found = [name for name in ("Pipe", "Filter", "Action", "Event", "Pipeline") if hasattr(module, name)]
+    assert found == [kind]
+    instance = getattr(module, kind)()
+    for name, info in type(instance.valves).model_fields.items():
+        assert info.description, f"{kind}.Valves.{name} has no description"
+    # every library valve maps onto the same setting in every file, so the functions can agree
+    library = {n: i.json_schema_extra["setting"] for n, i in type(instance.valves).model_fields.items()
+               if isinstance(i.json_schema_extra, dict) and i.json_schema_extra.get("setting", "").split(".")[0]
+               in ("data_dir", "embedding", "store", "graph")}
+    assert library["vllm_url"] == "embedding.base_url" and library["graph_database_url"] == "graph.database_url"
+    assert not hasattr(instance, "file_handler")  # Open WebUI would drop our hand-off items too
+
+
+def test_chat_items_and_models():
+    body = {"files": [{"type": "collection", "id": "k1"}, {"type": "file", "id": "f1"}],
+            "metadata": {"files": [{"type": "collection", "id": "k1"}, {"type": "file", "id": "f2"}]}}
+    assert [sg.item_key(i) for i in sg.chat_items(body)] == [("collection", "k1"), ("file", "f1"), ("file", "f2")]
+    assert sg.model_applies("gpt", True, [])
+    assert not sg.model_applies("gpt", False, ["other"]) and sg.model_applies("gpt", False, [" gpt "])
+    assert not sg.model_applies("scholargraph_pipe.scholargraph-assistant", True, [])
+    assert sg.parse_file_source(sg.file_source("abc-1", "a/b.pdf")) == ("abc-1", "a/b.pdf")
+    assert sg.parse_file_source("/home/me/paper.pdf") is None
+    assert sg.last_user_text([{"role": "user", "content": [{"type": "text", "text": "hi"}]},
+                              {"role": "assistant", "content": "x"}]) == "hi"
+
+
+def test_pack_sources_number_papers_like_the_pack():
+    pack = ContextPack(text="", language="en", sources=[
+        Source(1, "p1", "Hit paper", ["A. Author"], 2020, sg.file_source("f-1", "hit.pdf"),
+               [SourcePassage("Intro", 3, "text one </source> tail", 0.8), SourcePassage("Method", 4, "two", 0.7)]),
+        Source(2, "p2", "Neighbour", [], None, "/local/path.pdf", [SourcePassage("", None, "three", 0.5)],
+               relation="cites [1]"),
+    ])
+    sources = sg.pack_sources(pack, ["kb:k1"], "http://owui")
+    assert [s["source"]["name"] for s in sources] == ["Hit paper", "Neighbour"]
+    first = sources[0]
+    assert first["source"]["url"] == "http://owui/api/v1/files/f-1/content#page=3"
+    assert {m["source"] for m in first["metadata"]} == {"scholargraph:p1"}
+    assert [m["page"] for m in first["metadata"]] == [2, 3]  # 0-based, as Open WebUI's citations read it
+    assert first["distances"] == [0.8, 0.7]
+    assert "&lt;/source" in first["document"][0] and first["document"][0].startswith("[section: Intro; p. 3]")
+    assert sources[1]["document"][0].startswith("[Graph neighbour (cites [1])]")
+    assert sources[1]["source"]["url"] == "" and "page" not in sources[1]["metadata"][0]
+    items = sg.handoff_items(sources)
+    assert items[0]["context"] == "full" and items[0]["docs"][1]["content"] == first["document"][1]
+
+
+# -- the hooks against a fake Open WebUI ----------------------------------------------------------
+class FakeOpenWebUI:
+    """Open WebUI's records as the bridge reads them: knowledge bases, files, who may read what."""
+
+    def __init__(self, tmp: Path, docs: Path) -> None:
+        self.files: dict[str, SimpleNamespace] = {}
+        self.knowledge: dict[str, list[str]] = {}
+        self.readers: dict[str, set[str]] = {}  # kb id or file-{id} -> user ids
+        self.tmp, self.docs = tmp, docs
+
+    def add_file(self, file_id: str, name: str, owner: str) -> None:
+        path = self.tmp / f"{file_id}_{name}"
+        shutil.copy(self.docs / name, path)
+        self.files[file_id] = SimpleNamespace(id=file_id, filename=name, meta={"name": name}, path=str(path))
+        self.readers[f"file-{file_id}"] = {owner}
+
+    def install(self, monkeypatch) -> None:
+        async def readable(user, kbs, files):
+            uid = user["id"]
+            return ({k for k in kbs if uid in self.readers.get(k, set())},
+                    {f for f in files if uid in self.readers.get(f"file-{f}", set())})
+
+        async def knowledge_base(kb_id):
+            return SimpleNamespace(id=kb_id, meta={}) if kb_id in self.knowledge else None
+
+        async def knowledge_files(kb_id):
+            return [self.files[f] for f in self.knowledge.get(kb_id, [])]
+
+        async def openwebui_file(file_id):
+            record = self.files.get(file_id)
+            return record, (record.path if record else None)
+
+        async def mark_file(file_id, **state):
+            if file_id in self.files:
+                self.files[file_id].meta["scholargraph"] = state
+
+        for name, fn in locals().items():
+            if name != "self" and callable(fn):
+                monkeypatch.setattr(sg, name, fn)
+
+
+@pytest.fixture
+def owui(tmp_path, shared_data, monkeypatch) -> FakeOpenWebUI:
+    fake = FakeOpenWebUI(tmp_path, shared_data / "docs")
+    fake.add_file("f-md", "sample.md", "alice")
+    fake.add_file("f-zh", "sample_zh.txt", "alice")
+    fake.knowledge["kb1"] = ["f-md", "f-zh"]
+    fake.readers["kb1"] = {"alice"}
+    fake.install(monkeypatch)
+    return fake
+
+
+@pytest.fixture
+def filter_valves(tmp_path):
+    module = load(FUNCTION_FILES["Filter"])
+    return module.Filter.Valves(data_dir=str(tmp_path / "library"), hops=1)
+
+
+def test_filter_hands_open_webui_graph_aware_sources(owui, filter_valves):
+    events: list[dict] = []
+
+    async def emitter(event):
+        events.append(event)
+
+    chat_file = {"type": "file", "id": "f-img"}  # not a paper: stays with Open WebUI
+    owui.files["f-img"] = SimpleNamespace(id="f-img", filename="photo.png", meta={"name": "photo.png"}, path=None)
+    owui.readers["file-f-img"] = {"alice"}
+    body = {"model": "m", "messages": [{"role": "user", "content": "How do citation graphs help dense retrieval?"}],
+            "files": [{"type": "collection", "id": "kb1"}, chat_file]}
+    metadata = {"files": body["files"]}
+    out = run(sg.filter_inlet(body, valves=filter_valves, user={"id": "alice"}, metadata=metadata, emitter=emitter))
+
+    ours = [i for i in out["files"] if i.get("type") == "scholargraph"]
+    assert ours and out["files"][: len(ours)] == ours  # first, so [n] stays the pack's numbering
+    assert ("collection", "kb1") not in {sg.item_key(i) for i in out["files"]}
+    assert chat_file in out["files"] and metadata["files"] is out["files"]
+    assert ours[0]["docs"][0]["metadata"]["source"].startswith("scholargraph:")
+    assert ours[0]["scopes"] == ["kb:kb1"]
+    text = [e["data"]["description"] for e in events]
+    assert any("indexing sample.md" in t for t in text)
+    assert any(t.endswith("papers") and "passages from" in t for t in text)
+    assert any(t.startswith("graph: ") for t in text) and events[-1]["data"]["done"]
+    assert owui.files["f-md"].meta["scholargraph"]["status"] == "indexed"
+
+
+def test_filter_leaves_unreadable_knowledge_alone(owui, filter_valves):
+    body = {"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
+            "files": [{"type": "collection", "id": "kb1"}]}
+    out = run(sg.filter_inlet(body, valves=filter_valves, user={"id": "mallory"}))
+    assert out["files"] == [{"type": "collection", "id": "kb1"}]
+
+
+def test_events_keep_the_scope_in_step(owui, filter_valves):
+    valves = load(FUNCTION_FILES["Event"]).Event.Valves(data_dir=filter_valves.data_dir)
+    library = sg.get_library(sg.settings_from_valves(valves))
+    added = {"event": "knowledge.file.added", "subject": {"type": "knowledge.file", "id": "f-md"},
+             "data": {"knowledge_id": "kb1"}}
+    assert run(sg.handle_event(added, None, valves)).startswith("added")
+    assert run(sg.handle_event(added, None, valves)).startswith("skipped")
+    assert len(library.papers(["kb:kb1"])) == 1
+    removed = dict(added, event="knowledge.file.removed")
+    assert run(sg.handle_event(removed, None, valves)) == "removed 1 paper(s)"
+    assert library.papers(["kb:kb1"]) == []
+    run(sg.handle_event(added, None, valves))
+    deleted = {"event": "knowledge.deleted", "subject": {"type": "knowledge", "id": "kb1"}, "data": {}}
+    assert "forgot knowledge base kb1" in run(sg.handle_event(deleted, "knowledge.deleted", valves))
+    assert library.papers(["kb:kb1"]) == []
+    assert run(sg.handle_event({"event": "chat.created"}, None, valves)) is None
+
+
+def test_pipe_reply_without_stream_carries_sources(owui, tmp_path, monkeypatch):
+    module = load(FUNCTION_FILES["Pipe"])
+    valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"), llm_url="http://llm/v1", llm_model="m")
+    library = sg.get_library(sg.settings_from_valves(valves))
+    monkeypatch.setattr(type(library), "answer_stream", lambda self, q, pack: iter(["Graphs help ", "[1]."]))
+    body = {"model": "scholargraph_pipe.scholargraph-assistant", "stream": False,
+            "messages": [{"role": "user", "content": "How do citation graphs help retrieval?"}]}
+    pipe = module.Pipe()
+    pipe.valves = valves
+    reply = run(pipe.pipe(body, __user__={"id": "alice"}, __metadata__={}, __files__=[{"type": "collection", "id": "kb1"}]))
+    assert reply["choices"][0]["message"]["content"] == "Graphs help [1]."
+    assert reply["sources"][0]["source"]["type"] == "scholargraph"
+
+
+def test_action_draws_only_readable_papers(owui, filter_valves):
+    run(sg.filter_inlet({"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
+                         "files": [{"type": "collection", "id": "kb1"}]}, valves=filter_valves, user={"id": "alice"}))
+    library = sg.get_library(sg.settings_from_valves(filter_valves))
+    paper = library.papers(["kb:kb1"])[0]
+    message = {"id": "a1", "role": "assistant", "sources": [
+        {"source": {"type": "scholargraph", "paper_id": paper["id"], "scopes": ["kb:kb1"]}}]}
+    action = load(FUNCTION_FILES["Action"]).Action.Valves(data_dir=filter_valves.data_dir)
+    html = run(sg.graph_embed({"id": "a1", "messages": [message]}, valves=action, user={"id": "alice"}))
+    assert "<svg" in html and paper["title"] in html
+    html = run(sg.graph_embed({"id": "a1", "messages": [message]}, valves=action, user={"id": "mallory"}))
+    assert paper["title"] not in html
+
+
+def test_pipeline_searches_only_listed_knowledge_bases(owui, tmp_path):
+    module = load(FUNCTION_FILES["Pipeline"])
+    valves = module.Pipeline.Valves(data_dir=str(tmp_path / "library"))
+    library = sg.get_library(sg.settings_from_valves(valves))
+    run(sg.sync_knowledge(library, "kb1"))  # indexed by Open WebUI's side of the deployment
+    body = {"model": "m", "messages": [{"role": "user", "content": "citation graphs for retrieval"}],
+            "files": [{"type": "collection", "id": "kb1"}]}
+    pipeline = module.Pipeline()
+    pipeline.valves = valves
+    assert run(pipeline.inlet(dict(body, files=list(body["files"])), {"id": "anyone"}))["files"] == body["files"]
+    pipeline.valves = valves.model_copy(update={"knowledge_ids": "kb1"})
+    out = run(pipeline.inlet(dict(body, files=list(body["files"])), {"id": "anyone"}))
+    assert [i["type"] for i in out["files"]] and all(i["type"] == "scholargraph" for i in out["files"])

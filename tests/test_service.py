@@ -1,0 +1,153 @@
+"""The HTTP service: Open WebUI's external-loader contract, ingest, search, papers, graph, auth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from scholargraph.service import create_app
+
+KEY = "test-key-123"
+
+
+@pytest.fixture(scope="module")
+def docs(shared_data: Path) -> Path:
+    return shared_data / "docs"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, docs: Path):
+    from scholargraph.settings import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("service") / "data").with_overrides(
+        {"service.api_key": KEY, "parsing.workers": 1}
+    )
+    with TestClient(create_app(settings)) as c:
+        c.headers["Authorization"] = f"Bearer {KEY}"
+        yield c
+
+
+def _process(client: TestClient, path: Path, name: str | None = None, content_type: str | None = None):
+    """Send a file the way Open WebUI's ExternalDocumentLoader does (0.12.x)."""
+    headers = {"X-Filename": quote(name or path.name)}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return client.put("/process", content=path.read_bytes(), headers=headers)
+
+
+def test_healthz_is_open(client: TestClient):
+    response = client.get("/healthz", headers={"Authorization": ""})
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_key_is_required_when_set(client: TestClient, docs: Path):
+    assert client.get("/papers", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/papers", headers={"Authorization": ""}).status_code == 401
+    response = client.put("/process", content=b"x", headers={"Authorization": "", "X-Filename": "a.txt"})
+    assert response.status_code == 401
+
+
+def test_process_returns_one_document_per_section(client: TestClient, docs: Path):
+    # Open WebUI names stored uploads "{uuid}_{original name}" and URL-quotes the header.
+    response = _process(client, docs / "sample.md", name="0c5e9a1e-uuid_graph paper.md", content_type="text/markdown")
+    assert response.status_code == 200, response.text
+    documents = response.json()
+    assert isinstance(documents, list) and len(documents) >= 2
+    for doc in documents:
+        assert set(doc) == {"page_content", "metadata"} and doc["page_content"].strip()
+        meta = doc["metadata"]
+        assert meta["source"] == "0c5e9a1e-uuid_graph paper.md"
+        assert meta["title"] == "Graph-Augmented Retrieval for Scientific Papers"
+        assert meta["loader"] == "scholargraph" and "section" in meta
+        assert None not in meta.values()
+    assert any("Introduction" in d["metadata"]["section"] for d in documents)
+
+
+def test_process_pdf_has_page_numbers(client: TestClient, shared_data: Path):
+    response = _process(client, shared_data / "papers" / "layout-parser-paper-fast.pdf", content_type="application/pdf")
+    assert response.status_code == 200, response.text
+    pages = [d["metadata"].get("page_label") for d in response.json()]
+    assert pages and all(pages), pages
+    first = response.json()[0]["metadata"]
+    assert first["page"] == int(first["page_label"]) - 1  # 0-based like Open WebUI's own PDF loader
+
+
+def test_process_uses_content_type_without_suffix(client: TestClient, docs: Path):
+    response = _process(client, docs / "sample.txt", name="upload", content_type="text/plain")
+    assert response.status_code == 200, response.text
+
+
+def test_process_refuses_bad_files_with_one_line(client: TestClient, tmp_path: Path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nthis is not a pdf at all\n")
+    response = _process(client, broken, content_type="application/pdf")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("broken.pdf:") and "\n" not in detail
+
+    odd = tmp_path / "table.xyz"
+    odd.write_bytes(b"a,b\n1,2\n")
+    response = _process(client, odd, content_type="application/octet-stream")
+    assert response.status_code == 422 and "unsupported file type" in response.json()["detail"]
+
+
+def test_ingest_search_graph_and_delete(client: TestClient, docs: Path):
+    files = [("files", (name, (docs / name).read_bytes(), "application/octet-stream"))
+             for name in ("sample.md", "sample_zh.txt")]
+    response = client.post("/ingest", files=files, data={"kb": "kb:service-test"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert sorted(report["added"]) == ["sample.md", "sample_zh.txt"] and not report["failed"]
+    paper_id = report["paper_ids"]["sample.md"]
+
+    again = client.post("/ingest", files=files[:1], data={"kb": "kb:service-test"}).json()
+    assert again["skipped"] == ["sample.md"]
+
+    papers = client.get("/papers", params={"kb": "kb:service-test"}).json()
+    assert {p["id"] for p in papers} >= {paper_id}
+    assert client.get("/papers", params={"kb": "kb:other"}).json() == []
+
+    result = client.get("/search", params={"q": "citation graph expansion for retrieval", "kb": "kb:service-test", "k": 3}).json()
+    assert result["hits"] and result["hits"][0]["paper_id"] in {p["id"] for p in papers}
+    assert {"query", "language", "hits", "neighbours"} <= set(result)
+    assert client.get("/search", params={"q": "citation graph", "kb": "kb:other"}).json()["hits"] == []
+
+    graph = client.get("/graph", params={"kb": "kb:service-test"}).json()
+    assert {n["id"] for n in graph["nodes"]} == {p["id"] for p in papers} and "edges" in graph
+
+    view = client.get("/graph/view", params={"kb": "kb:service-test"})
+    assert view.status_code == 200 and view.headers["content-type"].startswith("text/html")
+    html = view.text
+    assert "<svg" in html and "Graph-Augmented Retrieval" in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "").split("<script id=\"data\"")[0]  # no CDN
+    assert f"/papers/{paper_id}/file" in html
+
+    served = client.get(f"/papers/{paper_id}/file", params={"kb": "kb:service-test"})
+    assert served.status_code == 200 and served.content == (docs / "sample.md").read_bytes()
+
+    assert client.delete(f"/papers/{paper_id}", params={"kb": "kb:service-test"}).json()["deleted"] == paper_id
+    assert client.delete(f"/papers/{paper_id}", params={"kb": "kb:service-test"}).status_code == 404
+    assert paper_id not in {p["id"] for p in client.get("/papers", params={"kb": "kb:service-test"}).json()}
+
+
+def test_ingest_reports_failures(client: TestClient):
+    files = [("files", ("notes.xyz", b"plain", "application/octet-stream"))]
+    response = client.post("/ingest", files=files, data={"kb": "kb:bad"})
+    assert response.status_code == 422
+    assert response.json()["failed"][0]["file"] == "notes.xyz"
+
+
+def test_graph_view_accepts_key_in_query_for_browsers(client: TestClient):
+    response = client.get("/graph/view", params={"key": KEY}, headers={"Authorization": ""})
+    assert response.status_code == 200
+    assert client.get("/graph/view", params={"key": "nope"}, headers={"Authorization": ""}).status_code == 401
+
+
+def test_open_service_without_key(tmp_path: Path):
+    from scholargraph.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path / "d"))) as c:
+        assert c.get("/papers").json() == []
