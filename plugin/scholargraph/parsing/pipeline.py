@@ -10,6 +10,7 @@ pickles into a ProcessPoolExecutor.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scholargraph.errors import ParseError
@@ -30,7 +31,22 @@ from scholargraph.parsing.validate import check_file
 from scholargraph.settings import ParsingSettings
 
 MIN_ABSTRACT_CHARS = 200
-_NOT_ABSTRACT = re.compile(r"^(?:CCS Concepts|CCS CONCEPTS|Keywords|KEYWORDS|Additional Key Words|ACM Reference Format|Permission to)")
+_NOT_ABSTRACT = re.compile(
+    r"^(?:CCS Concepts|CCS CONCEPTS|Keywords|KEYWORDS|Additional Key Words|ACM Reference Format|Permission to)"
+)
+
+
+@dataclass
+class _Extracted:
+    """Cleaned pieces of one file and what extraction learned on the way."""
+
+    pieces: list[Piece]
+    pages: int
+    markup: bool  # docx/html/md: headings come from real markup
+    pdf_title: str | None = None
+    arxiv_stamp: str | None = None
+    header_keys: set[str] = field(default_factory=set)
+    venue_lines: list[str] = field(default_factory=list)
 
 
 def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Paper:
@@ -43,46 +59,28 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
     path = Path(path).expanduser().absolute()
     suffix = check_file(path, settings)
     digest = content_hash(path)
-    pdf_title = None
-    stamp = None
-    header_keys: set[str] = set()
-    venue_lines: list[str] = []
-    if suffix == ".pdf":
-        info = inspect_pdf(path)
-        raw = extract_pdf(path, info, settings)
-        pages, pdf_title, markup = info.pages, info.title, False
-        venue_lines = [clean_text(p.text) for p in raw if p.page == 1 and p.kind in ("Footer", "Header")]
-        tidied = tidy_pdf(raw, pages)
-        pieces, stamp, header_keys = tidied.pieces, tidied.arxiv_stamp, tidied.header_keys
-    else:
-        try:
-            raw = partition.partition_markup(path, suffix)
-        except ParseError:
-            raise
-        except Exception as exc:
-            reason = " ".join(str(exc).split())[:160] or "no detail"
-            raise ParseError(path, f"cannot read {suffix} file ({type(exc).__name__}: {reason})") from exc
-        pieces = clean_pieces(raw)
-        markup = suffix != ".txt"
-        pages = max((p.page for p in pieces if p.page), default=1)
-    if not any(p.text.strip() for p in pieces):
+    doc = _extract_pdf(path, settings) if suffix == ".pdf" else _extract_markup(path, suffix)
+    if not any(p.text.strip() for p in doc.pieces):
         raise ParseError(path, "no text found in the document")
 
-    front = front_matter(pieces, path, pdf_title=pdf_title, arxiv_stamp=stamp, markup=markup, extra_lines=venue_lines)
-    pieces, skip = _drop_running_titles(pieces, front)
-    outline = build_sections(pieces, HeadingRules(trust_markup=markup), skip)
+    front = front_matter(
+        doc.pieces, path, pdf_title=doc.pdf_title, arxiv_stamp=doc.arxiv_stamp, markup=doc.markup,
+        extra_lines=doc.venue_lines,
+    )
+    pieces, skip = _drop_front_and_running_titles(doc.pieces, front)
+    outline = build_sections(pieces, HeadingRules(trust_markup=doc.markup), skip)
     sections = outline.sections
     if suffix == ".pdf":
         references = []
         for part in outline.reference_lists:
-            entries, lines = best_references(path, part, header_keys)
+            entries, lines = best_references(path, part, doc.header_keys)
             references.extend(entries)
             sections = drop_reference_text(sections, lines)
     else:
         references = parse_references(outline.reference_pieces)
     if not sections:
         raise ParseError(path, "no body text found (only a title or a reference list)")
-    abstract = _abstract(sections, pieces, front)
+    abstract = _abstract(sections)
     body = " ".join(s.text for s in sections)
     return Paper(
         id=paper_id_for(digest),
@@ -97,17 +95,46 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
         abstract=abstract,
         sections=sections,
         references=references,
-        pages=pages,
+        pages=doc.pages,
     )
 
 
-def _drop_running_titles(pieces: list[Piece], front: FrontMatter) -> tuple[list[Piece], set[int]]:
-    """Remove the paper title where it recurs as a running header on later pages."""
+def _extract_pdf(path: Path, settings: ParsingSettings) -> _Extracted:
+    info = inspect_pdf(path)
+    raw = extract_pdf(path, info, settings)
+    tidied = tidy_pdf(raw, info.pages)
+    return _Extracted(
+        pieces=tidied.pieces,
+        pages=info.pages,
+        markup=False,
+        pdf_title=info.title,
+        arxiv_stamp=tidied.arxiv_stamp,
+        header_keys=tidied.header_keys,
+        venue_lines=[clean_text(p.text) for p in raw if p.page == 1 and p.kind in ("Footer", "Header")],
+    )
+
+
+def _extract_markup(path: Path, suffix: str) -> _Extracted:
+    try:
+        raw = partition.partition_markup(path, suffix)
+    except ParseError:
+        raise
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:160] or "no detail"
+        raise ParseError(path, f"cannot read {suffix} file ({type(exc).__name__}: {reason})") from exc
+    pieces = clean_pieces(raw)
+    pages = max((p.page for p in pieces if p.page), default=1)
+    return _Extracted(pieces=pieces, pages=pages, markup=suffix != ".txt")
+
+
+def _drop_front_and_running_titles(pieces: list[Piece], front: FrontMatter) -> tuple[list[Piece], set[int]]:
+    """(pieces without the title repeated as a running header, indices of front-matter pieces to skip)."""
     key = compact(front.title)
     kept: list[Piece] = []
     skip: set[int] = set()
     for i, piece in enumerate(pieces):
-        if piece.page and piece.page > 1 and len(key) >= 12 and compact(piece.text) and key.startswith(compact(piece.text)) and len(compact(piece.text)) >= 12:
+        piece_key = compact(piece.text)
+        if piece.page and piece.page > 1 and len(piece_key) >= 12 and key.startswith(piece_key):
             continue
         if i in front.consumed or i in front.author_pieces or i in front.venue_pieces:
             skip.add(len(kept))
@@ -115,7 +142,7 @@ def _drop_running_titles(pieces: list[Piece], front: FrontMatter) -> tuple[list[
     return kept, skip
 
 
-def _abstract(sections: list[Section], pieces: list[Piece], front: FrontMatter) -> str:
+def _abstract(sections: list[Section]) -> str:
     """The Abstract/摘要 section, else the untitled front-matter prose before the first heading."""
     for section in sections:
         if is_abstract_heading(section.title):

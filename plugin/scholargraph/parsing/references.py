@@ -32,7 +32,8 @@ _AUTHOR_START = re.compile(
 )
 _YEAR_AFTER_AUTHORS = re.compile(r"(?:^|[.,]\s*|\s)\(?((?:19|20)\d\d)[a-z]?\)?[.,:]\s+")
 _CONTINUATION_START = re.compile(
-    r"^(?:[a-z(\d\-–:;,.]|In\s|Proceedings|Proc\.|pages|Association|Conference|Journal|arXiv|ArXiv|URL|https?:|doi|DOI|Volume|Vol\.)"
+    r"^(?:[a-z(\d\-–:;,.]|In\s|Proceedings|Proc\.|pages|Association|Conference|Journal"
+    r"|arXiv|ArXiv|URL|https?:|doi|DOI|Volume|Vol\.)"
 )
 _PARTICLES = {"and", "et", "al", "al.", "van", "de", "der", "den", "von", "da", "di", "du", "le", "la", "del", "dos", "y", "&"}
 _VENUE_CUT = re.compile(
@@ -51,7 +52,7 @@ def split_entries(pieces: list[Piece]) -> list[str]:
     fragments = [f for f in fragments if f and not re.fullmatch(r"[\d\s.]+", f)]
     if not fragments:
         return []
-    numbered = sum(bool(_NUMBER_MARK.match(f)) for f in fragments) >= 0.4 * len(fragments)
+    numbered = _numbered_style(fragments)
     entries: list[str] = []
     for fragment in fragments:
         if not entries or _starts_entry(fragment, entries[-1], numbered, lines):
@@ -83,6 +84,14 @@ def _split_numbered(text: str) -> list[str]:
         return [text.strip()]
     bounds = [0, *cuts, len(text)]
     return [text[a:b].strip() for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
+
+
+def _numbered_style(fragments: list[str]) -> bool:
+    """A numbered list: fragments opening with [1], [2], ... (or 1. 2. ...) mostly in sequence."""
+    numbers = [int(next(g for g in m.groups() if g)) for f in fragments if (m := _NUMBER_MARK.match(f))]
+    if len(numbers) < 2 or numbers[0] > 2:
+        return False
+    return sum(b == a + 1 for a, b in zip(numbers, numbers[1:])) >= 0.8 * (len(numbers) - 1)
 
 
 def _complete(entry: str) -> bool:
