@@ -23,9 +23,9 @@ from scholargraph.chunking import chunk_paper, count_tokens, embedding_text
 from scholargraph.errors import ParseError, ScholarGraphError
 from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.models import Chunk, Paper
+from scholargraph.parsing import SUPPORTED_SUFFIXES
 from scholargraph.settings import ParsingSettings
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt"}
 
 
 @dataclass

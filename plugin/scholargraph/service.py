@@ -14,10 +14,10 @@ We answer one document per section, with page numbers in the metadata.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import mimetypes
+import re
 import shutil
 import tempfile
 import threading
@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from scholargraph import __version__
 from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
+from scholargraph.ids import content_hash
 from scholargraph.settings import Settings
 
 log = logging.getLogger("scholargraph.service")
@@ -177,7 +178,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
             with tempfile.NamedTemporaryFile(dir=_ensure(uploads), delete=False) as tmp:
                 shutil.copyfileobj(upload.file, tmp)
                 tmp_path = Path(tmp.name)
-            digest = _sha256(tmp_path)
+            digest = content_hash(tmp_path)
             target = uploads / digest[:16] / name
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp_path.replace(target)
@@ -230,7 +231,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         if paper is None:
             raise HTTPException(404, f"no paper {paper_id}")
         source = Path(paper.get("source") or "")
-        if not source.is_file() or _sha256(source) != paper.get("content_hash"):
+        if not source.is_file() or content_hash(source) != paper.get("content_hash"):
             raise HTTPException(404, f"the file of paper {paper_id} is no longer at {source}")
         return FileResponse(source, filename=source.name, content_disposition_type="inline")
 
@@ -264,7 +265,10 @@ def _parse_bytes(data: bytes, filename: str, suffix: str, settings: Settings) ->
         raise HTTPException(422, f"{filename}: unsupported file type {suffix or '(none)'}; "
                                  f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
     with tempfile.TemporaryDirectory(prefix="scholargraph-process-") as tmp:
-        path = Path(tmp) / f"document{suffix}"
+        # The file's own name, so a paper with no printed title falls back to it, not "document".
+        stem = re.sub(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_", "", Path(filename).stem)
+        safe = re.sub(r"[^\w.-]+", "_", stem)[:120] or "document"
+        path = Path(tmp) / f"{safe}{suffix}"
         path.write_bytes(data)
         try:
             paper = parse_file(path, settings.parsing)
@@ -281,13 +285,6 @@ def _parse_bytes(data: bytes, filename: str, suffix: str, settings: Settings) ->
                                  "SCHOLARGRAPH_PARSING__PDF_STRATEGY=auto or ocr_only)")
     return docs
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _ensure(folder: Path) -> Path:
