@@ -13,13 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, MetaData, Table, and_, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scholargraph.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL advisory lock id that serialises graph writes (any constant unique to ScholarGraph).
+WRITE_LOCK_KEY = 0x5C401A96
 # Bound parameters per IN list: old SQLite builds allow 999 per statement.
 IN_BATCH = 500
 
@@ -107,14 +109,27 @@ class Database:
 
     @contextmanager
     def write(self, action: str) -> Iterator[Connection]:
-        """One transaction: everything inside commits together or not at all."""
+        """One transaction: everything inside commits together or not at all.
+
+        Graph writes are serialised across processes: SQLite by BEGIN IMMEDIATE, PostgreSQL by
+        a transaction-scoped advisory lock. Resolving citations reads other papers' rows; under
+        READ COMMITTED two concurrent writers would each miss the other's paper and lose the
+        edge between them. Each write is a few milliseconds, so the queue stays short.
+        """
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(scholargraph_write=True)
                 with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                     yield conn
         except SQLAlchemyError as exc:
             raise self.error(action, exc) from exc
+
+    def create_schema(self, metadata: MetaData) -> None:
+        """Create missing tables under the write lock, so two services starting at once don't race."""
+        with self.write("creating the graph tables") as conn:
+            metadata.create_all(conn)
 
     @contextmanager
     def read(self, action: str) -> Iterator[Connection]:

@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, exists, func, literal, or_, select, true, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
@@ -59,10 +58,10 @@ class PaperGraph:
         self.settings = settings or GraphSettings()
         self.db = Database(url)
         try:
-            metadata.create_all(self.db.engine)
-        except SQLAlchemyError as exc:
+            self.db.create_schema(metadata)
+        except StoreError:
             self.db.close()
-            raise self.db.error("creating the graph tables", exc) from exc
+            raise
 
     @property
     def url(self) -> str:
