@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pikepdf
-import pytest
 from typer.testing import CliRunner
 
 from conftest import paper_id_by_file

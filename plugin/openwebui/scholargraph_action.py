@@ -11,11 +11,10 @@ requirements: scholargraph
 from typing import Any, Optional
 
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 try:
     from scholargraph import openwebui_bridge as sg
-    from scholargraph.openwebui_bridge import knob
 except ImportError as exc:
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "
@@ -24,20 +23,10 @@ except ImportError as exc:
 
 
 class Action:
-    class Valves(BaseModel):
+    class Valves(sg.LibraryValves):
+        # The library's valves come from sg.LibraryValves (one definition for every function).
         graph_hops: int = Field(1, description="How far around the cited papers the graph reaches.")
         height: int = Field(480, description="Height of the embedded graph, in pixels.")
-        # The library: set these alike in every ScholarGraph function, or leave them empty and set
-        # SCHOLARGRAPH_* in Open WebUI's environment (recommended).
-        data_dir: str = knob("data_dir", "")
-        embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
-        vllm_url: str = knob("embedding.base_url", "")
-        embedding_model: str = knob("embedding.model", "")
-        embedding_api_key: str = knob("embedding.api_key", "")
-        embedding_dimensions: int = knob("embedding.dimensions", 0)
-        chroma_host: str = knob("store.chroma_host", "")
-        chroma_port: int = knob("store.chroma_port", 0)
-        graph_database_url: str = knob("graph.database_url", "")
 
     def __init__(self):
         self.valves = self.Valves()

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 try:
     from scholargraph import openwebui_bridge as sg
-    from scholargraph.openwebui_bridge import knob
 except ImportError as exc:  # the function cannot work without the engine in Open WebUI's environment
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "
@@ -23,7 +22,8 @@ except ImportError as exc:  # the function cannot work without the engine in Ope
 
 
 class Filter:
-    class Valves(BaseModel):
+    class Valves(sg.RetrievalValves):
+        # Retrieval knobs and the library come from sg.RetrievalValves (one definition for every function).
         # Which chats the filter acts on
         priority: int = Field(0, description="Order among filters (lower runs first).")
         all_models: bool = Field(True, description="Act on chats with every model (except the ScholarGraph Assistant pipe).")
@@ -38,24 +38,6 @@ class Filter:
             description="Index knowledge-base files and chat files that are not indexed yet when a chat "
             "uses them (the Event function normally indexes knowledge bases as files are added).",
         )
-        # Retrieval
-        top_k: int = knob("retrieval.top_k")
-        hops: int = knob("retrieval.hops")
-        neighbour_budget: int = knob("retrieval.neighbour_budget")
-        hybrid: bool = knob("retrieval.hybrid")
-        context_tokens: int = knob("retrieval.context_tokens")
-        # The library: set these alike in every ScholarGraph function, or leave them empty and set
-        # SCHOLARGRAPH_* in Open WebUI's environment (recommended).
-        data_dir: str = knob("data_dir", "")
-        embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
-        vllm_url: str = knob("embedding.base_url", "")
-        embedding_model: str = knob("embedding.model", "")
-        embedding_api_key: str = knob("embedding.api_key", "")
-        embedding_dimensions: int = knob("embedding.dimensions", 0)
-        embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
-        chroma_host: str = knob("store.chroma_host", "")
-        chroma_port: int = knob("store.chroma_port", 0)
-        graph_database_url: str = knob("graph.database_url", "")
 
     class UserValves(BaseModel):
         enabled: bool = Field(True, description="Use ScholarGraph for knowledge bases and papers in my chats.")

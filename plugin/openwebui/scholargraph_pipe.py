@@ -23,7 +23,8 @@ except ImportError as exc:
 
 
 class Pipe:
-    class Valves(BaseModel):
+    class Valves(sg.RetrievalValves):
+        # Retrieval knobs and the library come from sg.RetrievalValves (one definition for every function).
         # The chat LLM that writes answers (any OpenAI-compatible server)
         llm_url: str = knob("llm.base_url", "")
         llm_model: str = knob("llm.model", "")
@@ -34,24 +35,6 @@ class Pipe:
             "", description="Comma-separated knowledge base ids to search when a chat attaches none "
             "(each still checked against the user's access).",
         )
-        # Retrieval
-        top_k: int = knob("retrieval.top_k")
-        hops: int = knob("retrieval.hops")
-        neighbour_budget: int = knob("retrieval.neighbour_budget")
-        hybrid: bool = knob("retrieval.hybrid")
-        context_tokens: int = knob("retrieval.context_tokens")
-        # The library: set these alike in every ScholarGraph function, or leave them empty and set
-        # SCHOLARGRAPH_* in Open WebUI's environment (recommended).
-        data_dir: str = knob("data_dir", "")
-        embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
-        vllm_url: str = knob("embedding.base_url", "")
-        embedding_model: str = knob("embedding.model", "")
-        embedding_api_key: str = knob("embedding.api_key", "")
-        embedding_dimensions: int = knob("embedding.dimensions", 0)
-        embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
-        chroma_host: str = knob("store.chroma_host", "")
-        chroma_port: int = knob("store.chroma_port", 0)
-        graph_database_url: str = knob("graph.database_url", "")
 
     class UserValves(BaseModel):
         hops: int = Field(-1, description="Graph hops for my questions (0 = no graph expansion); -1 = the admin's setting.")

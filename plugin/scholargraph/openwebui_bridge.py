@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from scholargraph.retrieval.prompts import LANGUAGE_NAMES
 from scholargraph.settings import Settings
@@ -102,6 +102,35 @@ def knob(dotted: str, default: Any = ..., note: str = "") -> Any:
     if note:
         text += f". {note}"
     return Field(default, description=text + ".", json_schema_extra={"setting": dotted})
+
+
+class LibraryValves(BaseModel):
+    """Where the library lives, shared by every ScholarGraph function's Valves.
+
+    Set these alike in every function, or leave them empty and set SCHOLARGRAPH_* in Open
+    WebUI's environment (recommended): functions whose settings differ get separate libraries.
+    """
+
+    data_dir: str = knob("data_dir", "")
+    embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
+    vllm_url: str = knob("embedding.base_url", "")
+    embedding_model: str = knob("embedding.model", "")
+    embedding_api_key: str = knob("embedding.api_key", "")
+    embedding_dimensions: int = knob("embedding.dimensions", 0)
+    embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
+    chroma_host: str = knob("store.chroma_host", "")
+    chroma_port: int = knob("store.chroma_port", 0)
+    graph_database_url: str = knob("graph.database_url", "")
+
+
+class RetrievalValves(LibraryValves):
+    """The library plus the retrieval knobs an admin tunes per function."""
+
+    top_k: int = knob("retrieval.top_k")
+    hops: int = knob("retrieval.hops")
+    neighbour_budget: int = knob("retrieval.neighbour_budget")
+    hybrid: bool = knob("retrieval.hybrid")
+    context_tokens: int = knob("retrieval.context_tokens")
 
 
 def settings_overrides(valves: Any) -> dict[str, Any]:

@@ -1,0 +1,257 @@
+"""Install ScholarGraph's Open WebUI functions into a running Open WebUI, through its API.
+
+Run once by the compose ``functions-installer`` service (and safe to run again): it signs in as
+the admin, then for each ``plugin/openwebui/*.py`` creates the function (or updates it when
+its code changed), switches it on and, for filters and actions, makes it global. Valves can be
+preset from ``SCHOLARGRAPH_FUNCTION_VALVES`` (JSON: ``{"*": {...}, "<function id>": {...}}``;
+a key is applied only where the function's Valves declare it).
+
+Environment:
+  OPEN_WEBUI_URL          base URL of Open WebUI (default http://open-webui:8080)
+  WEBUI_ADMIN_EMAIL       admin account (Open WebUI creates it on first start from the same vars)
+  WEBUI_ADMIN_PASSWORD
+  WEBUI_ADMIN_NAME        used only if the account must be signed up here (default Admin)
+  FUNCTIONS_DIR           folder of function files (default: plugin/openwebui next to this repo)
+  INSTALL_WAIT_S          how long to wait for Open WebUI to answer /health (default 300)
+  SCHOLARGRAPH_FUNCTION_VALVES  optional valve presets, see above
+
+Exit status: 0 when every function is installed and active, 1 otherwise (each failure printed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEFAULT_FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "plugin" / "openwebui"
+_FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*?)\s*$", re.IGNORECASE)
+# Open WebUI applies "global" only to these types (filters run on every model, actions show on every message).
+GLOBAL_TYPES = {"filter", "action"}
+
+
+class InstallError(Exception):
+    """A step failed; the message names the function, the endpoint and Open WebUI's answer."""
+
+
+@dataclass
+class FunctionFile:
+    id: str
+    name: str
+    description: str
+    content: str
+    path: Path
+
+
+def frontmatter(content: str) -> dict[str, str]:
+    """``key: value`` lines of the module docstring that opens the file (Open WebUI's own rule)."""
+    lines = content.splitlines()
+    if not lines or lines[0].strip() != '"""':
+        return {}
+    found: dict[str, str] = {}
+    for line in lines[1:]:
+        if '"""' in line:
+            break
+        match = _FRONTMATTER_LINE.match(line)
+        if match:
+            found[match.group(1).strip()] = match.group(2)
+    return found
+
+
+def function_id(path: Path) -> str:
+    """Open WebUI ids are lower-case Python identifiers: the file name, other characters as '_'."""
+    ident = re.sub(r"\W", "_", path.stem.lower())
+    if not ident or ident[0].isdigit():
+        ident = f"f_{ident}"
+    return ident
+
+
+def discover(folder: Path) -> list[FunctionFile]:
+    """Every function file in the folder (not ``__init__`` or ``_private`` ones), by name."""
+    if not folder.is_dir():
+        raise InstallError(f"functions folder {folder} does not exist; set FUNCTIONS_DIR")
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        content = path.read_text(encoding="utf-8")
+        meta = frontmatter(content)
+        fid = function_id(path)
+        found.append(
+            FunctionFile(
+                id=fid,
+                name=meta.get("title") or fid,
+                description=meta.get("description", ""),
+                content=content,
+                path=path,
+            )
+        )
+    return found
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return json.dumps(body)[:300]
+
+
+class Installer:
+    """Talks to one Open WebUI as its admin."""
+
+    def __init__(self, client: httpx.Client, log=print) -> None:
+        self.client = client
+        self.log = log
+
+    # -- session --------------------------------------------------------------------------
+    def wait_ready(self, wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                response = self.client.get("/health")
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                last = str(exc) or type(exc).__name__
+            time.sleep(2)
+        raise InstallError(f"Open WebUI at {self.client.base_url} not ready after {wait_s:g}s ({last})")
+
+    def sign_in(self, email: str, password: str, name: str = "Admin") -> None:
+        """Sign in; on a brand-new instance with no admin yet, sign up (the first account is admin)."""
+        if not email or not password:
+            raise InstallError("set WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD (the same values Open WebUI gets)")
+        response = self.client.post("/api/v1/auths/signin", json={"email": email, "password": password})
+        if response.status_code != 200:
+            signup = self.client.post(
+                "/api/v1/auths/signup", json={"name": name, "email": email, "password": password}
+            )
+            if signup.status_code != 200:
+                raise InstallError(
+                    f"cannot sign in as {email}: {_detail(response)}; sign-up also refused: {_detail(signup)}"
+                )
+            response = signup
+        body = response.json()
+        if "token" not in body:
+            raise InstallError(
+                f"sign-in as {email} wants another step ({body.get('next_step')!r}, e.g. MFA or approval); "
+                "use an admin account that signs in with a password alone"
+            )
+        if body.get("role") != "admin":
+            raise InstallError(f"{email} is not an admin of Open WebUI (role {body.get('role')!r})")
+        self.client.headers["Authorization"] = f"Bearer {body['token']}"
+
+    # -- functions ------------------------------------------------------------------------
+    def get(self, fid: str) -> dict | None:
+        response = self.client.get(f"/api/v1/functions/id/{fid}")
+        if response.status_code == 200 and response.json():
+            return response.json()
+        if response.status_code in (401, 404):  # Open WebUI answers 401 "not found" for a missing id
+            return None
+        raise InstallError(f"GET function {fid}: HTTP {response.status_code} {_detail(response)}")
+
+    def _post(self, path: str, payload: dict | None = None) -> dict:
+        response = self.client.post(path, json=payload) if payload is not None else self.client.post(path)
+        if response.status_code != 200:
+            raise InstallError(f"POST {path}: HTTP {response.status_code} {_detail(response)}")
+        return response.json()
+
+    def install(self, fn: FunctionFile, valves: dict | None = None) -> str:
+        """Create or update one function, then make it active (and global where that applies)."""
+        form = {
+            "id": fn.id,
+            "name": fn.name,
+            "content": fn.content,
+            "meta": {"description": fn.description, "manifest": {}},
+        }
+        existing = self.get(fn.id)
+        if existing is None:
+            current = self._post("/api/v1/functions/create", form)
+            action = "created"
+        elif existing.get("content") != fn.content or existing.get("name") != fn.name:
+            current = self._post(f"/api/v1/functions/id/{fn.id}/update", form)
+            action = "updated"
+        else:
+            current = existing
+            action = "unchanged"
+        if not current.get("is_active"):
+            current = self._post(f"/api/v1/functions/id/{fn.id}/toggle")
+        if current.get("type") in GLOBAL_TYPES and not current.get("is_global"):
+            current = self._post(f"/api/v1/functions/id/{fn.id}/toggle/global")
+        if valves:
+            self.set_valves(fn.id, valves)
+        if not current.get("is_active"):
+            raise InstallError(f"{fn.id} did not become active")
+        return action
+
+    def set_valves(self, fid: str, presets: dict) -> None:
+        """Apply presets for valves the function declares; leave others as they are."""
+        spec = self.client.get(f"/api/v1/functions/id/{fid}/valves/spec")
+        if spec.status_code != 200 or not spec.json():
+            return
+        declared = set((spec.json() or {}).get("properties", {}))
+        wanted = {k: v for k, v in presets.items() if k in declared}
+        if not wanted:
+            return
+        current = self.client.get(f"/api/v1/functions/id/{fid}/valves")
+        values = dict(current.json() or {}) if current.status_code == 200 else {}
+        if all(values.get(k) == v for k, v in wanted.items()):
+            return
+        values.update(wanted)
+        self._post(f"/api/v1/functions/id/{fid}/valves/update", values)
+
+
+def valve_presets(raw: str, fid: str) -> dict:
+    """``{"*": {...}, "<id>": {...}}`` -> the presets for one function (its own win over "*")."""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InstallError(f"SCHOLARGRAPH_FUNCTION_VALVES is not JSON: {exc}") from exc
+    return {**data.get("*", {}), **data.get(fid, {})}
+
+
+def main(env: dict[str, str] | None = None, transport: httpx.BaseTransport | None = None) -> int:
+    env = dict(os.environ if env is None else env)
+    base = env.get("OPEN_WEBUI_URL", "http://open-webui:8080").rstrip("/")
+    folder = Path(env.get("FUNCTIONS_DIR") or DEFAULT_FUNCTIONS_DIR)
+    failures = 0
+    with httpx.Client(base_url=base, timeout=60.0, transport=transport) as client:
+        installer = Installer(client)
+        try:
+            functions = discover(folder)
+            if not functions:
+                print(f"no function files in {folder}; nothing to install")
+                return 0
+            installer.wait_ready(float(env.get("INSTALL_WAIT_S", "300")))
+            installer.sign_in(
+                env.get("WEBUI_ADMIN_EMAIL", ""), env.get("WEBUI_ADMIN_PASSWORD", ""),
+                env.get("WEBUI_ADMIN_NAME", "Admin"),
+            )
+        except InstallError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        for fn in functions:
+            try:
+                presets = valve_presets(env.get("SCHOLARGRAPH_FUNCTION_VALVES", ""), fn.id)
+                action = installer.install(fn, presets)
+                print(f"{fn.id}: {action}, active ({fn.name})")
+            except (InstallError, httpx.HTTPError) as exc:
+                failures += 1
+                print(f"error: {fn.path.name}: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
