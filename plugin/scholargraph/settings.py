@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     """Everything ScholarGraph can be told."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SCHOLARGRAPH_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="SCHOLARGRAPH_", env_nested_delimiter="__", env_ignore_empty=True, extra="ignore"
     )
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded Chroma and SQLite live.")
