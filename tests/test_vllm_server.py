@@ -307,13 +307,6 @@ def test_library_ingests_and_searches_through_vllm(vllm_server, shared_data, tmp
         library.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="VLLMEmbedder sends texts longer than the model's context (6 of TableFormer's 120-word chunks "
-    "are 264-298 word pieces, all-MiniLM reads 256) and vLLM answers 400, so the paper fails to ingest. Fix in "
-    "embedding/vllm.py: send truncate_prompt_tokens=max_input_tokens (vLLM truncates, like "
-    "sentence-transformers does) and/or read max_model_len from GET /v1/models.",
-)
 def test_ingest_survives_a_chunk_longer_than_the_model_context(vllm_server, shared_data, tmp_path):
     from scholargraph.library import Library
 

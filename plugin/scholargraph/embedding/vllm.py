@@ -186,6 +186,10 @@ class VLLMEmbedder:
         body: dict[str, Any] = {"model": self.name, "input": batch, "encoding_format": "base64"}
         if self.settings.dimensions:
             body["dimensions"] = self.settings.dimensions
+        if self.settings.max_input_tokens:
+            # Our chunk sizes are word estimates; the model's tokenizer may count more. vLLM cuts
+            # the text at the model's limit (as sentence-transformers does) instead of a 400.
+            body["truncate_prompt_tokens"] = self.settings.max_input_tokens
         return body
 
     def _post_batch(self, batch: list[str]) -> np.ndarray:
