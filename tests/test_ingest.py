@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -129,9 +130,10 @@ def test_bad_files_fail_one_line_each_and_leave_the_library_unchanged(tmp_path, 
     assert not report.added
     errors = dict(report.failed)
     for name, path in bad.items():
-        message = errors[str(path.resolve())]
+        message = errors[os.path.abspath(path)]
         assert name in message and "\n" not in message
-    assert "encrypt" in errors[str(bad["encrypted.pdf"].resolve())].lower() or "password" in errors[str(bad["encrypted.pdf"].resolve())].lower()
+    encrypted = errors[os.path.abspath(bad["encrypted.pdf"])].lower()
+    assert "encrypt" in encrypted or "password" in encrypted
     assert (library.stats(), library.papers()) == before
     library.close()
 
@@ -184,7 +186,7 @@ def test_cli_lists_papers_and_graph_as_json(tmp_path, shared_data):
     assert len(papers) == 5
     assert set(papers[0]) == {"id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks"}
     assert {p["language"] for p in papers} == {"en", "zh"}
-    assert all(Path(p["source"]).parent == docs.resolve() for p in papers)
+    assert all(Path(p["source"]).parent == Path(os.path.abspath(docs)) for p in papers)
     assert json.loads(runner.invoke(app, data + ["papers", "--kb", "elsewhere", "--json"]).stdout) == []
     graph = json.loads(runner.invoke(app, data + ["graph", "--json"]).stdout)
     assert {n["id"] for n in graph["nodes"]} == {p["id"] for p in papers}

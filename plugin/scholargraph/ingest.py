@@ -64,7 +64,10 @@ class IngestReport:
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Supported files under the given files and folders (recursive), plus what was refused."""
+    """Supported files under the given files and folders (recursive), plus what was refused.
+
+    Paths stay as the user gave them (made absolute, symlinks kept), so reports use their names.
+    """
     found: list[Path] = []
     refused: list[tuple[str, str]] = []
     for raw in paths:
@@ -73,10 +76,10 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, s
             for child in sorted(path.rglob("*")):
                 if child.is_file() and not any(p.startswith(".") for p in child.relative_to(path).parts):
                     if child.suffix.lower() in SUPPORTED_SUFFIXES:
-                        found.append(child.resolve())
+                        found.append(Path(os.path.abspath(child)))
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append(path.resolve())
+                found.append(Path(os.path.abspath(path)))
             else:
                 refused.append((str(path), f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
                                 f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"))
