@@ -286,20 +286,41 @@ class VectorStore:
             out.update({cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])})
         return out
 
+    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        """Paper-level vectors by id (one per paper), for cheap pre-ranking of many papers."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(dict.fromkeys(paper_ids))
+        for part in self._batches(len(ids)):
+            got = self.papers.get(ids=ids[part], include=["embeddings"])
+            out.update({pid: np.asarray(vec, dtype=np.float32) for pid, vec in zip(got["ids"], got["embeddings"])})
+        return out
+
     def best_chunks(self, qvec: np.ndarray, ids_by_paper: dict[str, list[str]]) -> dict[str, ChunkHit]:
-        """Per paper, its chunk most similar to the query (exact, over vectors fetched by id)."""
-        all_ids = [cid for ids in ids_by_paper.values() for cid in ids]
-        best: dict[str, ChunkHit] = {}
-        for got in self._get_by_ids(all_ids, ["embeddings", "documents", "metadatas"]):
-            if not got["ids"]:
+        """Per paper, its chunk most similar to the query: an exact query restricted to those ids
+        (computed inside Chroma, no vectors shipped), then the text of the winners only."""
+        by_scope: dict[str, list[str]] = {}
+        for ids in ids_by_paper.values():
+            for cid in ids:
+                by_scope.setdefault(scope_of_chunk(cid), []).append(cid)
+        best: dict[str, tuple[str, float]] = {}
+        for scope, scoped in by_scope.items():
+            col = self._chunks(scope, create=False)
+            if col is None:
                 continue
-            scores = np.asarray(got["embeddings"], dtype=np.float32) @ qvec
-            for i, cid in enumerate(got["ids"]):
-                meta = got["metadatas"][i]
-                pid = meta["paper_id"]
-                if pid not in best or scores[i] > best[pid].score:
-                    best[pid] = self._hit(cid, got["documents"][i], meta, float(scores[i]))
-        return best
+            for part in self._batches(len(scoped)):
+                ids = scoped[part]
+                got = col.query(query_embeddings=np.asarray([qvec], dtype=np.float32), n_results=len(ids),
+                                ids=ids, include=["distances"])
+                for cid, dist in zip(got["ids"][0], got["distances"][0]):
+                    pid, score = cid.rsplit(":", 2)[1], 1.0 - float(dist)
+                    if pid not in best or score > best[pid][1]:
+                        best[pid] = (cid, score)
+        score_of = {cid: score for cid, score in best.values()}
+        hits: dict[str, ChunkHit] = {}
+        for got in self._get_by_ids(list(score_of), ["documents", "metadatas"]):
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                hits[meta["paper_id"]] = self._hit(cid, doc, meta, score_of[cid])
+        return hits
 
     @staticmethod
     def _hit(cid: str, doc: str, meta: dict[str, Any], score: float) -> ChunkHit:

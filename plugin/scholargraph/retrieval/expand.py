@@ -12,6 +12,32 @@ import numpy as np
 from scholargraph.retrieval.results import Neighbour
 
 HOP_DECAY = 0.8
+# Neighbours whose passages get scored, per budget slot; the rest are ranked out by paper vector.
+SHORTLIST_FACTOR = 3
+
+
+def _weight(item: dict, edge_weights: dict[str, float]) -> float:
+    return edge_weights.get(item["relation"], 0.5) * HOP_DECAY ** (item.get("hop", 1) - 1)
+
+
+def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_weights: dict[str, float]) -> list[str]:
+    """The neighbours worth a passage search: relation weight times paper-vector similarity.
+
+    A well-connected hit can have hundreds of neighbours (shared authors above all); scoring
+    each one's every chunk would cost seconds at 100k chunks. One vector per paper is enough to
+    tell which few deserve it.
+    """
+    ids = list(dict.fromkeys(n["paper_id"] for n in found))
+    if len(ids) <= size:
+        return ids
+    vectors = library.store.paper_vectors(ids)
+    score: dict[str, float] = {}
+    for item in found:
+        vec = vectors.get(item["paper_id"])
+        if vec is not None:
+            value = _weight(item, edge_weights) * float(vec @ qvec)
+            score[item["paper_id"]] = max(score.get(item["paper_id"], value), value)
+    return sorted(score, key=score.get, reverse=True)[:size]
 
 
 def expand(
@@ -27,7 +53,7 @@ def expand(
     found = library.graph.neighbours(hit_papers, scopes, hops=hops)
     if not found:
         return []
-    ids = list(dict.fromkeys(n["paper_id"] for n in found))
+    ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights)
     best = library.store.best_chunks(qvec, library.graph.chunk_ids(ids, scopes))
     meta = library.graph.papers_by_ids(ids + hit_papers, scopes)
     scored: list[Neighbour] = []
@@ -36,7 +62,7 @@ def expand(
         if pid not in best or pid not in meta:
             continue
         chunk = best[pid]
-        weight = edge_weights.get(item["relation"], 0.5) * HOP_DECAY ** (item.get("hop", 1) - 1)
+        weight = _weight(item, edge_weights)
         paper = meta[pid]
         scored.append(
             Neighbour(
