@@ -48,3 +48,22 @@ def paper_id_by_file(library, name: str) -> str:
         if path.endswith(name):
             return pid
     raise KeyError(name)
+
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str, group: str) -> None:
+    """Skip locally; under CI a missing server is a failure, never a silent skip."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the {group} tests must run)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """A free loopback port for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

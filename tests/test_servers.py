@@ -17,7 +17,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import free_port, unavailable
+
 from scholargraph.settings import Settings
 
 pytestmark = pytest.mark.server
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 READY_TIMEOUT_S = 60
 
 # Papers that cite one another (PaperMage cites LayoutParser and CiteSee; "Beyond Summarization"
@@ -42,17 +42,8 @@ GROUP_B = ["layout-parser-paper-fast.pdf", "2302.07302v1.pdf"]
 SAME = ["papermage.pdf", "layout-parser-paper-fast.pdf"]
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally; under CI a missing server is a failure, never a silent skip."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the server tests must run)")
-    pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -70,7 +61,7 @@ def chroma_server(tmp_path_factory):
     if not exe.exists():
         found = shutil.which("chroma")
         if not found:
-            unavailable("the chroma CLI (from the chromadb package) is not installed")
+            unavailable("the chroma CLI (from the chromadb package) is not installed", "server")
         exe = Path(found)
     root = tmp_path_factory.mktemp("chroma")
     port = free_port()
@@ -126,17 +117,17 @@ def postgres_server():
     try:
         import psycopg
     except ImportError:
-        unavailable("the psycopg driver is missing: pip install 'psycopg[binary]' (scholargraph[postgres])")
+        unavailable("the psycopg driver is missing: pip install 'psycopg[binary]' (scholargraph[postgres])", "server")
     bin_dir = _pg_bin()
     if bin_dir is None:
-        unavailable("PostgreSQL is not installed (Debian: apt-get install -y postgresql)")
+        unavailable("PostgreSQL is not installed (Debian: apt-get install -y postgresql)", "server")
     as_user: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="sg-pg-"))  # not pytest's tmp: the postgres user must enter it
     if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
         try:
             account = pwd.getpwnam("postgres")
         except KeyError:
-            unavailable("running as root and there is no 'postgres' user to run PostgreSQL as")
+            unavailable("running as root and there is no 'postgres' user to run PostgreSQL as", "server")
         os.chown(root, account.pw_uid, account.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     root.chmod(0o700)

