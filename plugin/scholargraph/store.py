@@ -286,13 +286,15 @@ class VectorStore:
             out.update({cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])})
         return out
 
-    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
-        """Paper-level vectors by id (one per paper), for cheap pre-ranking of many papers."""
-        out: dict[str, np.ndarray] = {}
+    def paper_similarities(self, qvec: np.ndarray, paper_ids: list[str]) -> dict[str, float]:
+        """Cosine of the query to each paper's vector, computed inside Chroma (no vectors shipped)."""
         ids = list(dict.fromkeys(paper_ids))
+        out: dict[str, float] = {}
         for part in self._batches(len(ids)):
-            got = self.papers.get(ids=ids[part], include=["embeddings"])
-            out.update({pid: np.asarray(vec, dtype=np.float32) for pid, vec in zip(got["ids"], got["embeddings"])})
+            chunk = ids[part]
+            got = self.papers.query(query_embeddings=np.asarray([qvec], dtype=np.float32), n_results=len(chunk),
+                                    ids=chunk, include=["distances"])
+            out.update({pid: 1.0 - float(d) for pid, d in zip(got["ids"][0], got["distances"][0])})
         return out
 
     def best_chunks(self, qvec: np.ndarray, ids_by_paper: dict[str, list[str]]) -> dict[str, ChunkHit]:

@@ -13,7 +13,7 @@ from scholargraph.retrieval.results import Neighbour
 
 HOP_DECAY = 0.8
 # Neighbours whose passages get scored, per budget slot; the rest are ranked out by paper vector.
-SHORTLIST_FACTOR = 3
+SHORTLIST_FACTOR = 2
 
 
 def _weight(item: dict, edge_weights: dict[str, float]) -> float:
@@ -30,12 +30,12 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     ids = list(dict.fromkeys(n["paper_id"] for n in found))
     if len(ids) <= size:
         return ids
-    vectors = library.store.paper_vectors(ids)
+    similarity = library.store.paper_similarities(qvec, ids)
     score: dict[str, float] = {}
     for item in found:
-        vec = vectors.get(item["paper_id"])
-        if vec is not None:
-            value = _weight(item, edge_weights) * float(vec @ qvec)
+        sim = similarity.get(item["paper_id"])
+        if sim is not None:
+            value = _weight(item, edge_weights) * sim
             score[item["paper_id"]] = max(score.get(item["paper_id"], value), value)
     return sorted(score, key=score.get, reverse=True)[:size]
 
