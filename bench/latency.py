@@ -5,7 +5,10 @@ data) go through the real Chroma store, and a synthetic paper graph (50 chunks a
 references each resolved by title, shared authors, similar edges) through the real graph
 database. Queries are noisy cluster centres. Prints one JSON object.
 
-    .venv/bin/python bench/latency.py [--sizes 1000,10000,100000] [--queries 200]
+    .venv/bin/python bench/latency.py [--sizes 1000,10000,100000] [--queries 200] [--keep DIR]
+
+``--keep DIR`` builds each size's library under DIR once and reuses it on later runs (the
+100k build takes minutes; the queries take seconds).
 """
 
 from __future__ import annotations
@@ -52,31 +55,45 @@ def percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2)
 
 
-def run_size(n_chunks: int, n_queries: int, seed: int = 7) -> dict:
+def build(library: Library, n_papers: int, rng: np.random.Generator, pyrng: random.Random,
+          centres: np.ndarray) -> None:
+    """The synthetic library: papers with chunks, paper vectors, references, authors, similar edges."""
+    authors = [f"Author {i}" for i in range(max(4, n_papers // 3))]
+    for p in range(n_papers):
+        pid = f"p{p:06d}"
+        refs = [Reference(raw=f"Synthetic paper {j}", title=f"Synthetic paper number {j}")
+                for j in pyrng.sample(range(n_papers), min(10, n_papers - 1)) if j != p]
+        paper = Paper(id=pid, content_hash=pid * 4, source=f"{pid}.pdf", title=f"Synthetic paper number {p}",
+                      authors=pyrng.sample(authors, 3), references=refs,
+                      sections=[Section("Body", [Block("synthetic", 1)])])
+        vectors = clustered(rng, CHUNKS_PER_PAPER, centres, 0.6)
+        chunks = [Chunk("", pid, i, f"chunk {i} of paper {p}", "Body", 1, 1) for i in range(CHUNKS_PER_PAPER)]
+        library.store.upsert_chunks(SCOPE, paper.title, chunks, vectors)
+        mean = vectors.mean(axis=0)
+        library.store.upsert_paper_vector(pid, paper.title, mean / np.linalg.norm(mean))
+        similar = [(f"p{j:06d}", 0.8) for j in pyrng.sample(range(p), min(3, p))] if p else []
+        library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar)
+
+
+def run_size(n_chunks: int, n_queries: int, keep: Path | None, seed: int = 7) -> dict:
     rng = np.random.default_rng(seed)
     pyrng = random.Random(seed)
     n_papers = max(2, n_chunks // CHUNKS_PER_PAPER)
     centres = rng.standard_normal((max(8, n_papers // 4), DIM)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        library = Library(Settings(data_dir=Path(tmp)), embedder=SyntheticVectors())
-        authors = [f"Author {i}" for i in range(max(4, n_papers // 3))]
-        build = time.perf_counter()
-        for p in range(n_papers):
-            pid = f"p{p:06d}"
-            refs = [Reference(raw=f"Synthetic paper {j}", title=f"Synthetic paper number {j}")
-                    for j in pyrng.sample(range(n_papers), min(10, n_papers - 1)) if j != p]
-            paper = Paper(id=pid, content_hash=pid * 4, source=f"{pid}.pdf", title=f"Synthetic paper number {p}",
-                          authors=pyrng.sample(authors, 3), references=refs,
-                          sections=[Section("Body", [Block("synthetic", 1)])])
-            vectors = clustered(rng, CHUNKS_PER_PAPER, centres, 0.6)
-            chunks = [Chunk("", pid, i, f"chunk {i} of paper {p}", "Body", 1, 1) for i in range(CHUNKS_PER_PAPER)]
-            library.store.upsert_chunks(SCOPE, paper.title, chunks, vectors)
-            mean = vectors.mean(axis=0)
-            library.store.upsert_paper_vector(pid, paper.title, mean / np.linalg.norm(mean))
-            similar = [(f"p{j:06d}", 0.8) for j in pyrng.sample(range(p), min(3, p))] if p else []
-            library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar)
-        build_s = time.perf_counter() - build
-        queries = clustered(rng, n_queries, centres, 0.4)
+        data_dir = keep / str(n_chunks) if keep else Path(tmp)
+        built = data_dir / "built"
+        library = Library(Settings(data_dir=data_dir), embedder=SyntheticVectors())
+        start = time.perf_counter()
+        if built.exists():
+            build_s = float(built.read_text())
+        else:
+            build(library, n_papers, rng, pyrng, centres)
+            build_s = time.perf_counter() - start
+            if keep:
+                built.write_text(f"{build_s:.1f}")
+        # Queries from their own generator, so a kept library gets the same ones as a fresh build.
+        queries = clustered(np.random.default_rng(seed + 1), n_queries, centres, 0.4)
         search_ms, expand_ms, neighbours = [], [], []
         weights = library.settings.retrieval.edge_weights
         for q in queries:
@@ -104,8 +121,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", type=Path, default=None, help="build each size here once and reuse it")
     args = parser.parse_args()
-    results = [run_size(int(s), args.queries) for s in args.sizes.split(",")]
+    results = [run_size(int(s), args.queries, args.keep) for s in args.sizes.split(",")]
     print(json.dumps({"benchmark": "latency", "dimension": DIM, "k": 10, "hops": 1, "neighbour_budget": 4,
                       "results": results, "peak_rss_mib": peak_rss_mib(), "machine": machine()}, indent=2))
 

@@ -47,6 +47,25 @@ def test_one_hop_brings_in_the_papers_a_hit_cites_with_their_relation(full_libra
         assert by_id[pid].relation == "cites" and by_id[pid].via == papermage and by_id[pid].text
 
 
+def test_neighbour_passages_are_the_same_scored_in_process_or_by_a_chroma_server(full_library, monkeypatch):
+    """Embedded stores score neighbour passages from fetched vectors, servers inside Chroma: same picks."""
+    store = full_library.store
+    qvec = full_library.embedder.embed_queries(["how are citations shown to readers of a paper?"])[0]
+    papers = [paper_id_by_file(full_library, f) for f in ("2302.07302v1.pdf", "papermage.pdf", "2206.10883v3.pdf")]
+    ids = full_library.graph.chunk_ids(papers, ["lib"])
+    fetched = store.best_chunks(qvec, ids)
+    monkeypatch.setattr(store, "in_process", False)
+    queried = store.best_chunks(qvec, ids)
+    assert set(fetched) == set(papers) == set(queried)
+    for pid in papers:
+        assert fetched[pid].id == queried[pid].id and fetched[pid].text == queried[pid].text
+        assert abs(fetched[pid].score - queried[pid].score) < 1e-4
+    # and the pick is the best of the paper's passages
+    vectors = store.chunk_vectors(ids[papers[0]])
+    best = max(vectors, key=lambda cid: float(vectors[cid] @ qvec))
+    assert fetched[papers[0]].id == best
+
+
 def test_neighbours_are_labelled_in_the_context_pack(full_library):
     pack = full_library.context("PaperMage unified toolkit for scientific documents", ["lib"], k=2, hops=1)
     assert pack.sources[0].title.startswith("PaperMage")

@@ -251,26 +251,31 @@ def test_ingest_and_search_on_chroma_server_and_postgres(server_settings, shared
 
     library = Library(server_settings)
     try:
-        files = [shared_data / "papers" / "layout-parser-paper-fast.pdf", shared_data / "papers" / "2304.02623v1.pdf"]
+        files = [shared_data / "papers" / f for f in ("layout-parser-paper-fast.pdf", "2304.02623v1.pdf", "papermage.pdf")]
         report = library.ingest(files, scope="kb")
         assert not report.failed, report.failed
         ids = {Path(p).name: pid for p, pid in report.paper_ids.items()}
         stats = library.stats(["kb"])
-        assert stats["papers"] == 2 and stats["chunks"] == report.chunks > 0
+        assert stats["papers"] == 3 and stats["chunks"] == report.chunks > 0
         assert stats["vector_store"].startswith("chroma server 127.0.0.1:")
         assert stats["graph_database"].startswith("postgresql+psycopg://")
         result = library.search("a toolkit for deep learning based document image layout analysis", ["kb"], k=5)
         assert result.hits and result.hits[0].paper_id == ids["layout-parser-paper-fast.pdf"]
         result = library.search("AI support for expository writing beyond summarization", ["kb"], k=5)
         assert result.hits and result.hits[0].paper_id == ids["2304.02623v1.pdf"]
+        # graph expansion with the passages scored by the Chroma server: PaperMage cites LayoutParser
+        result = library.search("PaperMage toolkit for visually-rich scientific documents", ["kb"], k=2, hops=1)
+        assert result.hits[0].paper_id == ids["papermage.pdf"]
+        cited = [n for n in result.neighbours if n.paper_id == ids["layout-parser-paper-fast.pdf"]]
+        assert cited and cited[0].relation == "cites" and cited[0].text and cited[0].score > 0
         # nothing went to the embedded fallbacks
         assert not (server_settings.data_dir / "chroma").exists()
         assert not (server_settings.data_dir / "graph.sqlite").exists()
         # a second ingest of the same files is a no-op; a delete removes vectors and graph rows
         again = library.ingest(files, scope="kb")
-        assert len(again.skipped) == 2 and not again.added
+        assert len(again.skipped) == 3 and not again.added
         assert library.delete(ids["2304.02623v1.pdf"], "kb")
-        check_consistent(library, "kb", {ids["layout-parser-paper-fast.pdf"]})
+        check_consistent(library, "kb", {ids["layout-parser-paper-fast.pdf"], ids["papermage.pdf"]})
     finally:
         library.close()
 
