@@ -394,3 +394,54 @@ def test_health_fails_clearly_when_unreachable(httpx_mock):
     httpx_mock.add_exception(httpx.ConnectError("connection refused"), url=f"{BASE}/models")
     with pytest.raises(EmbeddingError, match="cannot reach.*embedding.base_url"):
         VLLMEmbedder(make_settings(), dimension=8).health()
+
+
+# -- the server's context limit -------------------------------------------------------------------
+def test_a_shorter_max_model_len_on_the_server_is_learned_and_sent_as_truncation(httpx_mock):
+    """vLLM started with --max-model-len 8192 for a 32k model: whole papers must not go out whole."""
+    from scholargraph.embedding.factory import make_embedder
+
+    card = models_body(MODEL)
+    card["data"][0]["max_model_len"] = 8192
+    httpx_mock.add_response(url=f"{BASE}/models", method="GET", json=card)
+    httpx_mock.add_response(url=URL, method="POST", json=vllm_body(unit_rows(1, 8)))
+    emb = make_embedder(make_settings(dimensions=8))
+
+    assert emb.max_input_tokens == 8192
+    emb.embed_documents(["a whole paper"])
+    assert sent(httpx_mock.get_request(method="POST"))["truncate_prompt_tokens"] == 8192
+
+
+def test_the_setting_wins_over_the_server_and_skips_the_lookup(httpx_mock):
+    from scholargraph.embedding.factory import make_embedder
+
+    httpx_mock.add_response(url=URL, method="POST", json=vllm_body(unit_rows(1, 8)))
+    emb = make_embedder(make_settings(dimensions=8, max_input_tokens=512))
+
+    emb.embed_documents(["x"])
+    assert emb.max_input_tokens == 512
+    assert [r.method for r in httpx_mock.get_requests()] == ["POST"]
+    assert sent(httpx_mock.get_request())["truncate_prompt_tokens"] == 512
+
+
+def test_a_server_that_reports_no_limit_keeps_the_known_one_and_gets_no_extra_field(httpx_mock):
+    from scholargraph.embedding.factory import make_embedder
+
+    httpx_mock.add_response(url=f"{BASE}/models", method="GET",
+                            json={"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+    httpx_mock.add_response(url=URL, method="POST", json=vllm_body(unit_rows(1, 8)))
+    emb = make_embedder(make_settings(dimensions=8))
+
+    emb.embed_documents(["x"])
+    assert emb.max_input_tokens == 32768
+    assert "truncate_prompt_tokens" not in sent(httpx_mock.get_request(method="POST"))
+
+
+def test_an_unreachable_model_list_is_a_warning_not_a_failure(httpx_mock, caplog):
+    from scholargraph.embedding.factory import make_embedder
+
+    httpx_mock.add_exception(httpx.ConnectError("connection refused"), url=f"{BASE}/models")
+    emb = make_embedder(make_settings(dimensions=8))
+
+    assert emb.max_input_tokens == 32768
+    assert "could not read the model limit" in caplog.text

@@ -299,16 +299,20 @@ def test_library_ingests_and_searches_through_vllm(vllm_server, shared_data, tmp
 
 
 def test_ingest_survives_a_chunk_longer_than_the_model_context(vllm_server, shared_data, tmp_path):
+    """No limit configured: the library learns vLLM's max_model_len and has vLLM truncate at it."""
     from scholargraph.library import Library
 
     settings = Settings(
         data_dir=tmp_path / "data",
-        embedding={"backend": "vllm", "base_url": vllm_server, "model": MODEL_NAME, "max_input_tokens": 256},
-        chunking={"max_tokens": 120, "overlap_tokens": 16},
+        embedding={"backend": "vllm", "base_url": vllm_server, "model": MODEL_NAME},
+        chunking={"max_tokens": 400, "overlap_tokens": 16},
         parsing={"workers": 1},
     )
+    served = httpx.get(f"{vllm_server}/models").json()["data"]
+    max_model_len = next(card["max_model_len"] for card in served if card["id"] == MODEL_NAME)
     library = Library(settings)
     try:
+        assert library.embedder.max_input_tokens == max_model_len < 1000
         report = library.ingest([shared_data / "papers" / "tableformer_acl2022_mineru_demo3.pdf"], scope="kb")
         assert not report.failed, report.failed
     finally:

@@ -80,8 +80,9 @@ class EmbeddingSettings(BaseModel):
     backoff_s: float = Field(0.5, description="First retry delay; doubles each retry.")
     max_input_tokens: int = Field(
         0,
-        description="Longest text the model embeds in one pass; 0 = the model's known limit "
-        "(32k for Qwen3-Embedding). Longer papers get a pooled vector of their chunks.",
+        description="Longest text the model embeds in one pass; 0 = the limit vLLM reports "
+        "(max_model_len on GET /models), else the model's known limit (32k for Qwen3-Embedding). "
+        "Longer papers get a pooled vector of their chunks.",
     )
     instruction_style: Literal["auto", "qwen3", "e5", "none"] = Field(
         "auto", description="Query prefix convention; 'auto' picks it from the model name."

@@ -18,4 +18,6 @@ def make_embedder(settings: EmbeddingSettings) -> Embedder:
         )
     from scholargraph.embedding.vllm import VLLMEmbedder
 
-    return VLLMEmbedder(settings)
+    embedder = VLLMEmbedder(settings)
+    embedder.learn_server_limit()
+    return embedder

@@ -74,7 +74,8 @@ class VLLMEmbedder:
             raise ConfigError(str(exc)) from exc
         self.settings = settings
         self.name = settings.model
-        self.max_input_tokens = settings.max_input_tokens or known_max_input_tokens(settings.model)
+        # The limit vLLM enforces (``max_model_len`` on GET /models); learned by learn_server_limit().
+        self.server_max_len: int | None = None
         self.base_url = settings.base_url.rstrip("/")
         self.url = f"{self.base_url}/embeddings"
         self._dimension: int | None = settings.dimensions or dimension
@@ -98,6 +99,12 @@ class VLLMEmbedder:
                     self._post([_PROBE_TEXT])  # _check_dimension records the size
         assert self._dimension is not None
         return self._dimension
+
+    @property
+    def max_input_tokens(self) -> int:
+        """Longest text embedded in one pass: the setting, else what the server enforces, else
+        the model family's known limit."""
+        return self.settings.max_input_tokens or self.server_max_len or known_max_input_tokens(self.name)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Passage vectors; Qwen3 documents go bare, E5 ones behind ``passage: ``."""
@@ -147,6 +154,29 @@ class VLLMEmbedder:
             )
         return served
 
+    def learn_server_limit(self) -> int | None:
+        """Read the model's ``max_model_len`` from vLLM's GET /models, once, best effort.
+
+        vLLM may be started with a shorter ``--max-model-len`` than the model allows, and then
+        refuses longer texts with a 400. Knowing the limit, whole-paper vectors fall back to
+        pooled chunks and every request asks vLLM to truncate at it. Servers that do not report
+        it (other OpenAI-compatible ones) keep the model's known limit and get no extra field.
+        """
+        if self.settings.max_input_tokens:
+            return None
+        url = f"{self.base_url}/models"
+        try:
+            response = self._client.get(url, timeout=min(10.0, self.settings.timeout_s))
+            cards = response.json()["data"] if response.status_code == 200 else []
+            found = [c.get("max_model_len") for c in cards if isinstance(c, dict) and c.get("id") == self.name]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning("could not read the model limit from %s (%s); assuming %d tokens",
+                        url, exc, self.max_input_tokens)
+            return None
+        if found and isinstance(found[0], int) and found[0] > 0:
+            self.server_max_len = found[0]
+        return self.server_max_len
+
     def close(self) -> None:
         """Release the connection pool."""
         self._client.close()
@@ -186,10 +216,11 @@ class VLLMEmbedder:
         body: dict[str, Any] = {"model": self.name, "input": batch, "encoding_format": "base64"}
         if self.settings.dimensions:
             body["dimensions"] = self.settings.dimensions
-        if self.settings.max_input_tokens:
+        limit = self.settings.max_input_tokens or self.server_max_len
+        if limit:
             # Our chunk sizes are word estimates; the model's tokenizer may count more. vLLM cuts
             # the text at the model's limit (as sentence-transformers does) instead of a 400.
-            body["truncate_prompt_tokens"] = self.settings.max_input_tokens
+            body["truncate_prompt_tokens"] = limit
         return body
 
     def _post_batch(self, batch: list[str]) -> np.ndarray:
