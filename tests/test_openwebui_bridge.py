@@ -69,6 +69,16 @@ def test_empty_valves_keep_the_environment(monkeypatch, tmp_path):
         sg.settings_from_valves(DemoValves(embedding_instructions="{nope"))
 
 
+def test_retrieval_valves_reach_fusion_threshold_and_edge_weights():
+    valves = sg.RetrievalValves(hybrid=True, fusion="rrf", hybrid_alpha=0.7, score_threshold=0.25,
+                                edge_weights='{"cites": 1.0, "cited_by": 0.8, "similar": 0.2, "shares_author": 0.1}')
+    retrieval = sg.settings_from_valves(valves).retrieval
+    assert (retrieval.hybrid, retrieval.fusion, retrieval.hybrid_alpha, retrieval.score_threshold) == (True, "rrf", 0.7, 0.25)
+    assert retrieval.edge_weights["similar"] == 0.2
+    defaults = sg.settings_from_valves(sg.RetrievalValves()).retrieval
+    assert defaults.fusion == "convex" and defaults.edge_weights["cites"] == 1.0
+
+
 @pytest.mark.parametrize("kind", list(FUNCTION_FILES))
 def test_function_files_are_single_classes_over_the_bridge(kind):
     module = load(FUNCTION_FILES[kind])

@@ -49,11 +49,17 @@ def main(
     chroma_host: Optional[str] = typer.Option(None, "--chroma-host", help="Chroma server host (default: embedded Chroma)."),
     chroma_port: Optional[int] = typer.Option(None, "--chroma-port", help="Chroma server port."),
     graph_url: Optional[str] = typer.Option(None, "--graph-url", help="SQLAlchemy URL of the graph database (default: SQLite)."),
+    set_: Optional[list[str]] = typer.Option(
+        None, "--set", metavar="KEY=VALUE",
+        help="Any setting by its dotted name, e.g. --set retrieval.hybrid_alpha=0.5 (JSON values: "
+        "numbers, true/false, {...}). Repeat for several. The env var is SCHOLARGRAPH_ + KEY with . as __.",
+    ),
 ) -> None:
     """Global options; each maps onto one field of the settings model."""
     try:
         settings = Settings().with_overrides(
             {
+                **_parse_sets(set_ or []),
                 "data_dir": str(data_dir) if data_dir else None,
                 "embedding.backend": embedding_backend,
                 "embedding.base_url": vllm_url,
@@ -69,6 +75,20 @@ def main(
         raise typer.Exit(2)
     ctx.obj = {"settings": settings}
     ctx.call_on_close(lambda: ctx.obj.get("library") and ctx.obj["library"].close())
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as dotted overrides; VALUE is JSON when it parses, else a string."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE, e.g. retrieval.top_k=12")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
 
 
 def _fail(exc: Exception) -> None:
@@ -286,13 +306,15 @@ def eval_scifact(
     queries: str = typer.Option("queries_mini.jsonl", help="Queries file in the folder."),
     qrels: str = typer.Option("qrels_mini.tsv", help="Judgements file in the folder."),
     data_dir: Optional[Path] = typer.Option(None, help="Where to build the evaluation index (default: temp)."),
+    modes: str = typer.Option("dense,hybrid-convex,hybrid-rrf,bm25", help="Modes to compare: dense, bm25, "
+                              "hybrid (as configured), hybrid-convex, hybrid-rrf."),
 ) -> None:
     """nDCG@10 and Recall@10, dense vs hybrid vs BM25."""
     from scholargraph.evaluation.datasets import load_scifact
     from scholargraph.evaluation.retrieval_eval import evaluate
 
     library = _fresh_library(ctx, data_dir)
-    _print_json(evaluate(library, load_scifact(folder, queries, qrels), ("dense", "hybrid", "bm25")))
+    _print_json(evaluate(library, load_scifact(folder, queries, qrels), tuple(modes.split(","))))
 
 
 @eval_app.command("xquad")
@@ -302,6 +324,8 @@ def eval_xquad(
     pairs: str = typer.Option("zh-en,en-zh,en-en,zh-zh", help="question-paragraph language pairs."),
     limit: Optional[int] = typer.Option(None, help="Use only this many questions per pair."),
     instruction_styles: str = typer.Option("auto,qwen3", help="Query instruction styles to compare."),
+    modes: str = typer.Option("dense,bm25", help="Modes for the first style (the others: dense only); "
+                              "also hybrid, hybrid-convex, hybrid-rrf."),
 ) -> None:
     """Cross-lingual retrieval: accuracy@1 and MRR@10 per language pair, with and without instruction, vs BM25."""
     from scholargraph.evaluation.datasets import load_xquad
@@ -312,8 +336,8 @@ def eval_xquad(
         for pair in pairs.split(","):
             q, p = pair.split("-")
             library = _fresh_library(ctx, None, {"embedding.instruction_style": style})
-            modes = ("dense", "bm25") if style == instruction_styles.split(",")[0] else ("dense",)
-            res = evaluate(library, load_xquad(folder, q, p, limit), modes)
+            chosen = tuple(modes.split(",")) if style == instruction_styles.split(",")[0] else ("dense",)
+            res = evaluate(library, load_xquad(folder, q, p, limit), chosen)
             res["instruction_style"] = library.embedder.instruction_style
             results.append(res)
             library.close()

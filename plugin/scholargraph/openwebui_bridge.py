@@ -130,6 +130,10 @@ class RetrievalValves(LibraryValves):
     hops: int = knob("retrieval.hops")
     neighbour_budget: int = knob("retrieval.neighbour_budget")
     hybrid: bool = knob("retrieval.hybrid")
+    fusion: str = knob("retrieval.fusion")
+    hybrid_alpha: float = knob("retrieval.hybrid_alpha")
+    score_threshold: float = knob("retrieval.score_threshold")
+    edge_weights: str = knob("retrieval.edge_weights", "", "JSON object, e.g. {\"cites\": 1.0, \"similar\": 0.7}")
     context_tokens: int = knob("retrieval.context_tokens")
 
 

@@ -119,7 +119,19 @@ class RetrievalSettings(BaseModel):
     """How questions find passages and papers."""
 
     top_k: int = Field(8, description="Passages retrieved per question.")
-    hybrid: bool = Field(False, description="Fuse BM25 keyword ranking with vectors (reciprocal rank fusion).")
+    hybrid: bool = Field(False, description="Fuse BM25 keyword ranking with the vector ranking.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="How hybrid search fuses: 'convex' (normalised scores mixed by hybrid_alpha) "
+        "or 'rrf' (reciprocal rank fusion).",
+    )
+    hybrid_alpha: float = Field(
+        0.3, ge=0.0, le=1.0, description="Convex fusion: the vectors' share (0-1); the keywords get the "
+        "rest, scaled by how many of the question's terms the library contains.",
+    )
+    keyword_floor: float = Field(
+        0.3, ge=0.0, le=1.0, description="Convex fusion: a keyword match counts only in passages at least "
+        "this close to the question (cosine, as a share of the best hit's).",
+    )
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
     score_threshold: float = Field(0.0, description="Drop passages scoring below this (cosine similarity).")
     hops: int = Field(1, description="Graph hops to expand from the hit papers (0 = no expansion).")
@@ -181,6 +193,8 @@ class Settings(BaseSettings):
             node = data
             *parents, leaf = dotted.split(".")
             for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise KeyError(f"unknown setting {dotted!r}")
                 node = node[part]
             if leaf not in node:
                 raise KeyError(f"unknown setting {dotted!r}")

@@ -45,20 +45,30 @@ def rank_bm25(index: KeywordIndex, query: str, depth: int) -> list[str]:
     return _doc_ranking([hit.paper_id for hit, _ in index.search(query, depth * 3)])[:depth]
 
 
+# Hybrid modes and the fusion each one forces; "hybrid" keeps the library's own setting.
+HYBRID_FUSION = {"hybrid": None, "hybrid-convex": "convex", "hybrid-rrf": "rrf"}
+
+
 def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", "hybrid", "bm25"), k: int = 10) -> dict[str, Any]:
-    """nDCG@k, Recall@k, accuracy@1 and MRR@k per mode, plus timings."""
+    """nDCG@k, Recall@k, accuracy@1 and MRR@k per mode, plus timings.
+
+    Modes: dense, bm25, hybrid (the configured fusion), hybrid-convex, hybrid-rrf.
+    """
     index_seconds = index_set(library, dataset)
     keyword = KeywordIndex(library.store.texts([SCOPE])) if "bm25" in modes else None
     out: dict[str, Any] = {"dataset": dataset.name, "documents": len(dataset.docs), "queries": len(dataset.queries),
                            "index_seconds": round(index_seconds, 1), "embedding_model": library.embedder.name}
+    configured = library.settings
     for mode in modes:
         ndcg, recall, acc1, mrr = [], [], [], []
+        fusion = HYBRID_FUSION.get(mode)
+        library.settings = configured.with_overrides({"retrieval.fusion": fusion}) if fusion else configured
         start = time.perf_counter()
         for qid, query in dataset.queries.items():
             if mode == "bm25":
                 ranked = rank_bm25(keyword, query, k)
             else:
-                ranked = rank_dense(library, query, k, hybrid=(mode == "hybrid"))
+                ranked = rank_dense(library, query, k, hybrid=mode in HYBRID_FUSION)
             rel = dataset.qrels[qid]
             ndcg.append(ndcg_at_k(ranked, rel, k))
             recall.append(recall_at_k(ranked, rel, k))
@@ -71,4 +81,5 @@ def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", 
             f"mrr@{k}": round(mean(mrr), 4),
             "ms_per_query": round((time.perf_counter() - start) * 1000 / max(1, len(dataset.queries)), 1),
         }
+    library.settings = configured
     return out

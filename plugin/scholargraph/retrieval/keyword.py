@@ -7,6 +7,7 @@ rebuilt when the chunk count changes.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 
@@ -40,6 +41,31 @@ class KeywordIndex:
         if chunks:
             self._bm25.index(corpus, show_progress=False)
 
+    def coverage(self, query: str) -> float:
+        """How much of the question the index can match: the known terms' share of its IDF mass.
+
+        A term the index lacks counts as the rarest possible, so a Chinese question over English
+        papers whose only shared word is "GPT-4" scores low, and so do filler bigrams like "中的"
+        that occur everywhere. 0 for a question with no terms.
+        """
+        tokens = tokenize(query)
+        if not tokens or not self.chunks:
+            return 0.0
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        n = len(self.chunks)
+        unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        known = total = 0.0
+        for token in tokens:
+            if token in vocab:
+                i = vocab[token]
+                df = int(indptr[i + 1] - indptr[i])
+                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                known += idf
+                total += idf
+            else:
+                total += unknown_idf
+        return known / total if total else 0.0
+
     def search(self, query: str, k: int) -> list[tuple[ChunkHit, float]]:
         tokens = [t for t in tokenize(query)]
         if not self.chunks or not tokens:
@@ -68,12 +94,3 @@ class KeywordIndexCache:
                 self._cache = {k: v for k, v in self._cache.items() if k[0] != key_scopes}
                 self._cache[key] = KeywordIndex(store.texts(scopes))
             return self._cache[key]
-
-
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
-    """RRF score per id over several rankings (best first)."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank + 1)
-    return fused

@@ -1,4 +1,4 @@
-"""Question -> passages: dense vectors, optional BM25 fused by reciprocal rank, scope-filtered.
+"""Question -> passages: dense vectors, optional BM25 fused in (``fusion``), scope-filtered.
 
 Hits are checked against the graph, the commit record: a passage whose paper is not (or no
 longer) visible in the asked scopes is never returned.
@@ -7,12 +7,14 @@ longer) visible in the asked scopes is never returned.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from scholargraph.language import detect_language
 from scholargraph.retrieval.expand import expand
-from scholargraph.retrieval.keyword import KeywordIndexCache, reciprocal_rank_fusion
+from scholargraph.retrieval.fusion import convex_fusion, reciprocal_rank_fusion
+from scholargraph.retrieval.keyword import KeywordIndexCache
 from scholargraph.retrieval.results import Passage, SearchResult
 from scholargraph.store import ChunkHit
 
@@ -65,20 +67,30 @@ class Searcher:
         return self.library.store.query(qvec, k, scopes)
 
     def _fuse(self, question: str, qvec: np.ndarray, dense: list[ChunkHit], scopes, k: int) -> list[ChunkHit]:
-        """RRF of dense and BM25 rankings; BM25-only hits get their cosine computed for display."""
-        keyword = self.keyword_cache.get(self.library.store, scopes).search(question, k * 3)
+        """Dense and BM25 rankings fused (``retrieval.fusion``); hits keep their cosine for display.
+
+        Keyword matches count only in papers of the question's language: across languages
+        the only words shared are names and acronyms, and the vectors already match meaning.
+        """
+        cfg = self.library.settings.retrieval
+        index = self.keyword_cache.get(self.library.store, scopes)
+        keyword = index.search(question, k * 3)
+        if keyword:
+            language = detect_language(question)
+            papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in keyword}), scopes)
+            keyword = [(h, s) for h, s in keyword if papers.get(h.paper_id, {}).get("language") in (None, "", language)]
         by_id = {h.id: h for h in dense}
-        for hit, _ in keyword:
-            by_id.setdefault(hit.id, hit)
-        fused = reciprocal_rank_fusion(
-            [[h.id for h in dense], [h.id for h, _ in keyword]], self.library.settings.retrieval.rrf_k
-        )
-        missing = [cid for cid in fused if cid not in {h.id for h in dense}]
-        if missing:
-            vectors = self.library.store.chunk_vectors(missing)
-            for cid, vec in vectors.items():
-                by_id[cid].score = float(vec @ qvec)
-        order = sorted(fused, key=fused.get, reverse=True)
+        missing = [h for h, _ in keyword if h.id not in by_id]
+        if missing:  # keyword-only hits get their cosine: for fusion, display and the threshold
+            vectors = self.library.store.chunk_vectors([h.id for h in missing])
+            for hit in missing:  # copies: the index's hits are shared between questions
+                by_id[hit.id] = replace(hit, score=float(vectors[hit.id] @ qvec) if hit.id in vectors else 0.0)
+        if cfg.fusion == "rrf":
+            fused = reciprocal_rank_fusion([[h.id for h in dense], [h.id for h, _ in keyword]], cfg.rrf_k)
+        else:
+            fused = convex_fusion({cid: h.score for cid, h in by_id.items()}, {h.id: s for h, s in keyword},
+                                  cfg.hybrid_alpha, index.coverage(question), cfg.keyword_floor)
+        order = sorted(fused, key=lambda cid: (-fused[cid], -by_id[cid].score))
         return [by_id[cid] for cid in order]
 
     @staticmethod

@@ -1,0 +1,79 @@
+"""Hybrid fusion: what a keyword match may and may not do to the vector ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from scholargraph.retrieval.fusion import convex_fusion, min_max, reciprocal_rank_fusion, relative_to_best
+from scholargraph.retrieval.keyword import KeywordIndex
+from scholargraph.store import ChunkHit
+
+
+def ranked(scores: dict[str, float]) -> list[str]:
+    return sorted(scores, key=scores.get, reverse=True)
+
+
+def test_a_passage_both_rankings_like_beats_one_only_one_likes():
+    dense = {"both": 0.80, "dense-only": 0.82, "weak": 0.30}
+    keyword = {"both": 11.0, "keyword-only": 12.0, "weak": 1.0}
+    order = ranked(convex_fusion(dense, keyword, alpha=0.4))
+    assert order[0] == "both" and order[-1] == "weak"
+
+
+def test_alpha_moves_the_balance_between_vectors_and_keywords():
+    dense = {"a": 0.9, "b": 0.2}
+    keyword = {"a": 1.0, "b": 9.0}
+    assert ranked(convex_fusion(dense, keyword, alpha=0.9))[0] == "a"
+    assert ranked(convex_fusion(dense, keyword, alpha=0.1))[0] == "b"
+
+
+def test_a_question_whose_terms_the_library_lacks_keeps_the_vector_ranking():
+    """A Chinese question over English papers shares one term ("BERT") with one passage."""
+    dense = {"cross-lingual-match": 0.71, "second": 0.65, "third": 0.60}
+    keyword = {"mentions-bert": 3.2}
+    assert ranked(convex_fusion(dense, keyword, alpha=0.4, coverage=1 / 12))[:2] == ["cross-lingual-match", "second"]
+    # undamped, the lone keyword hit would jump to the top
+    assert ranked(convex_fusion(dense, keyword, alpha=0.4, coverage=1.0))[0] == "mentions-bert"
+
+
+def test_alpha_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="hybrid_alpha"):
+        convex_fusion({"a": 1.0}, {}, alpha=1.5)
+
+
+def test_min_max_maps_onto_zero_one_and_a_flat_list_onto_one():
+    assert min_max({"a": 2.0, "b": 4.0, "c": 3.0}) == {"a": 0.0, "b": 1.0, "c": 0.5}
+    assert min_max({"a": 0.3, "b": 0.3}) == {"a": 1.0, "b": 1.0}
+    assert min_max({}) == {}
+
+
+def test_weighted_rrf_counts_each_ranking_by_its_weight():
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], k=60, weights=[1.0, 3.0])
+    assert ranked(fused) == ["b", "a"]
+    assert ranked(reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60)) == ["b", "a", "c"]
+
+
+def test_a_keyword_match_in_a_passage_the_vectors_call_unrelated_does_not_climb():
+    cosine = {"on-topic": 0.40, "close": 0.36, "shares-one-word": 0.05}
+    keyword = {"shares-one-word": 7.0, "close": 2.0}
+    assert ranked(convex_fusion(cosine, keyword, alpha=0.3, floor=0.4))[-1] == "shares-one-word"
+    assert ranked(convex_fusion(cosine, keyword, alpha=0.3, floor=0.0))[0] == "shares-one-word"
+
+
+def test_dense_scores_keep_their_distance_from_the_best_hit():
+    assert relative_to_best({"a": 0.5, "b": 0.25, "c": -0.1}) == {"a": 1.0, "b": 0.5, "c": 0.0}
+    assert relative_to_best({"a": -0.2}) == {"a": 0.0}
+
+
+def _index(*texts: str) -> KeywordIndex:
+    return KeywordIndex([ChunkHit(f"s:p{i}:00000", f"p{i}", "s", t, "", 1, 1, 0, 0.0) for i, t in enumerate(texts)])
+
+
+def test_coverage_weighs_terms_by_rarity_and_counts_missing_ones_as_rarest():
+    index = _index("graph neural networks for citation recommendation", "graph transformers for molecules",
+                   "graph sampling at scale", "protein folding with transformers")
+    assert index.coverage("citation recommendation with graph networks") == 1.0
+    assert index.coverage("nothing matches here") == 0.0
+    rare_known = index.coverage("citation 关于引用推荐的方法")      # a rare shared term, Chinese rest
+    common_known = index.coverage("graph 关于引用推荐的方法")       # a common shared term
+    assert 0.0 < common_known < rare_known < 0.3
