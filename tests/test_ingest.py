@@ -196,3 +196,47 @@ def test_cli_lists_papers_and_graph_as_json(tmp_path, shared_data):
     assert gone.exit_code == 0
     stats = json.loads(runner.invoke(app, data + ["stats", "--json"]).stdout)
     assert stats["papers"] == 4
+
+
+def test_the_same_paper_from_two_files_stays_until_its_last_file_goes(tmp_path, shared_data, settings):
+    """Uploading one PDF twice to a knowledge base, then deleting one copy, keeps the paper."""
+    first, second, third = (tmp_path / name for name in ("notes.md", "notes-copy.md", "notes-again.md"))
+    for path in (first, second, third):
+        shutil.copy(shared_data / "docs" / "sample.md", path)
+    library = Library(settings)
+    report = library.ingest([first, second], scope="kb")  # duplicates within one run
+    assert len(report.added) == 1 and len(report.skipped) == 1
+    library.ingest([third], scope="kb")  # and in a later run
+    paper_id = report.paper_ids[str(first)]
+    assert library.graph.sources_in_scope("kb") == {str(p): [paper_id] for p in (first, second, third)}
+    chunks = library.store.count(["kb"])
+
+    assert library.remove_source("kb", str(first)) == []
+    assert library.remove_source("kb", str(third)) == []
+    assert [p["id"] for p in library.papers(["kb"])] == [paper_id]
+    assert library.store.count(["kb"]) == chunks
+    assert library.search("sample document", ["kb"], hops=0).hits
+
+    assert library.remove_source("kb", str(second)) == [paper_id]
+    assert library.papers(["kb"]) == [] and library.store.count(["kb"]) == 0
+    assert library.store.paper_vector(paper_id) is None
+    assert library.graph.sources_in_scope("kb") == {}
+    library.close()
+
+
+def test_a_library_from_before_sources_were_recorded_gets_them_on_open(tmp_path, shared_data, settings):
+    from sqlalchemy import delete
+
+    from scholargraph.graph.schema import paper_sources
+
+    library = Library(settings)
+    report = library.ingest([shared_data / "docs" / "sample.md"], scope="kb")
+    paper_id = next(iter(report.paper_ids.values()))
+    with library.graph.db.write("simulating an old library") as conn:
+        conn.execute(delete(paper_sources))
+    library.close()
+
+    reopened = Library(settings)
+    assert reopened.graph.sources_in_scope("kb") == {str(shared_data / "docs" / "sample.md"): [paper_id]}
+    assert reopened.remove_source("kb", str(shared_data / "docs" / "sample.md")) == [paper_id]
+    reopened.close()

@@ -241,6 +241,23 @@ def test_events_keep_the_scope_in_step(owui, filter_valves):
     assert run(sg.handle_event({"event": "chat.created"}, None, valves)) is None
 
 
+def test_a_file_uploaded_twice_to_a_knowledge_base_survives_removing_one_copy(owui, filter_valves):
+    library = sg.get_library(sg.settings_from_valves(filter_valves))
+    owui.add_file("f-md2", "sample.md", "alice")  # the same paper again, another upload
+    owui.knowledge["kb1"] = ["f-md", "f-md2"]
+    outcomes = run(sg.sync_knowledge(library, "kb1"))
+    assert sorted(o.status for o in outcomes) == ["added", "skipped"]
+    assert set(sg.files_in_scope(library, "kb:kb1")) == {"f-md", "f-md2"}
+    assert run(sg.sync_knowledge(library, "kb1")) == []  # nothing left to index: the copy is known
+
+    owui.knowledge["kb1"] = ["f-md2"]  # the first upload is removed from the knowledge base
+    run(sg.sync_knowledge(library, "kb1"))
+    assert len(library.papers(["kb:kb1"])) == 1 and library.store.count(["kb:kb1"]) > 0
+    owui.knowledge["kb1"] = []
+    run(sg.sync_knowledge(library, "kb1"))
+    assert library.papers(["kb:kb1"]) == [] and library.store.count(["kb:kb1"]) == 0
+
+
 def test_pipe_reply_without_stream_carries_sources(owui, tmp_path, monkeypatch):
     module = load(FUNCTION_FILES["Pipe"])
     valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"), llm_url="http://llm/v1", llm_model="m")

@@ -135,6 +135,7 @@ class Ingestor:
 
         to_parse: list[Path] = []
         seen_hashes: set[str] = set()
+        pending_sources: list[tuple[str, str]] = []  # duplicates within this run: recorded once stored
         for path in files:
             try:
                 digest = content_hash(path)
@@ -144,14 +145,23 @@ class Ingestor:
                 continue
             pid = paper_id_for(digest)
             report.paper_ids[str(path)] = pid
-            if digest in seen_hashes or self.library.graph.in_scope(pid, scope):
+            source = (sources or {}).get(str(path), str(path))
+            if self.library.graph.in_scope(pid, scope):
+                # the same paper from another file: remember that file too, so removing
+                # one copy leaves the paper in place while another remains
+                self.library.graph.add_source(pid, scope, source)
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested", pid)
+                continue
+            if digest in seen_hashes:
+                pending_sources.append((pid, source))
+                report.skipped.append(str(path))
+                emit(str(path), "skipped", f"{path.name}: same content as another file in this ingest", pid)
                 continue
             seen_hashes.add(digest)
             if self.library.graph.has_paper(pid):
                 try:
-                    self._copy_into_scope(pid, scope, (sources or {}).get(str(path), str(path)), report)
+                    self._copy_into_scope(pid, scope, source, report)
                     report.copied.append(str(path))
                     emit(str(path), "copied", f"{path.name}: added to '{scope}' (already embedded)", pid)
                 except ScholarGraphError as exc:
@@ -178,6 +188,9 @@ class Ingestor:
             report.pages += paper.pages
             report.chunks += n_chunks
             emit(str(path), "added", f"{path.name}: {paper.title} ({n_chunks} chunks)", paper.id)
+        for pid, source in pending_sources:
+            if self.library.graph.in_scope(pid, scope):  # not when its first copy failed
+                self.library.graph.add_source(pid, scope, source)
         report.wall_seconds = time.perf_counter() - started
         return report
 

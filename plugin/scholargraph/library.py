@@ -71,6 +71,16 @@ class Library:
             self.store.delete_paper_vector(paper_id)
         return True
 
+    def remove_source(self, scope: str, source: str) -> list[str]:
+        """Forget one file in ``scope``; the papers that had no other copy there leave it
+        (and the library, if no other scope holds them). Returns the papers that left."""
+        left, gone = self.graph.remove_source(scope, source)
+        for paper_id in left:
+            self.store.delete_paper(paper_id, scope)
+        for paper_id in gone:
+            self.store.delete_paper_vector(paper_id)
+        return left
+
     def delete_scope(self, scope: str) -> list[str]:
         """Forget a whole knowledge base; papers only it held are deleted everywhere."""
         gone = self.graph.delete_scope(scope)

@@ -355,21 +355,18 @@ def base_url(request: Any) -> str:
 
 
 # -- indexing Open WebUI files --------------------------------------------------------------
-def papers_of_file(library, scope: str, file_id: str) -> list[str]:
-    """Paper ids in ``scope`` whose source is this Open WebUI file."""
-    return [
-        p["id"] for p in library.papers([scope])
-        if (parsed := parse_file_source(p.get("source"))) and parsed[0] == file_id
-    ]
+def sources_of_file(library, scope: str, file_id: str) -> list[str]:
+    """The recorded sources in ``scope`` that are this Open WebUI file."""
+    return [s for s in library.graph.sources_in_scope(scope) if (parsed := parse_file_source(s)) and parsed[0] == file_id]
 
 
 def files_in_scope(library, scope: str) -> dict[str, str]:
-    """Open WebUI file id -> paper id for the papers of a scope."""
+    """Open WebUI file id -> paper id for every file recorded in a scope (duplicates included)."""
     out: dict[str, str] = {}
-    for paper in library.papers([scope]):
-        parsed = parse_file_source(paper.get("source"))
-        if parsed:
-            out[parsed[0]] = paper["id"]
+    for source, paper_ids in library.graph.sources_in_scope(scope).items():
+        parsed = parse_file_source(source)
+        if parsed and paper_ids:
+            out[parsed[0]] = paper_ids[0]
     return out
 
 
@@ -379,11 +376,9 @@ def _ingest_file(library, path: str, file_id: str, name: str, scope: str):
 
 
 def _remove_file(library, scope: str, file_id: str) -> list[str]:
+    """Forget one file; its paper stays while another file of the same content remains."""
     with WRITE_LOCK:
-        gone = papers_of_file(library, scope, file_id)
-        for paper_id in gone:
-            library.delete(paper_id, scope)
-        return gone
+        return [pid for source in sources_of_file(library, scope, file_id) for pid in library.remove_source(scope, source)]
 
 
 def _delete_scope(library, scope: str) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from scholargraph.evaluation.datasets import RetrievalSet
 from scholargraph.evaluation.metrics import mean, ndcg_at_k, recall_at_k, reciprocal_rank
+from scholargraph.language import detect_language
 from scholargraph.models import Block, Paper, Section
 from scholargraph.retrieval.keyword import KeywordIndex
 
@@ -17,7 +18,7 @@ SCOPE = "eval"
 
 def _doc_paper(doc_id: str, text: str) -> Paper:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Paper(id=f"doc-{doc_id}", content_hash=digest, source=doc_id, title="",
+    return Paper(id=f"doc-{doc_id}", content_hash=digest, source=doc_id, title="", language=detect_language(text),
                  sections=[Section("", [Block(text, 1)])])
 
 

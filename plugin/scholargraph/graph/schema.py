@@ -72,6 +72,19 @@ paper_scopes = Table(
     Index("ix_paper_scopes_scope_paper", "scope", "paper_id"),
 )
 
+# Every file a paper came from in a scope: the same PDF uploaded twice to one knowledge base is one
+# paper with two sources, and it leaves the scope only when its last source is removed.
+paper_sources = Table(
+    "paper_sources",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(255), nullable=False),
+    Column("source", String(1024), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("paper_id", "scope", "source"),
+    Index("ix_paper_sources_scope_source", "scope", "source"),
+)
+
 authors = Table(
     "authors",
     metadata,

@@ -28,6 +28,7 @@ from scholargraph.graph.schema import (
     paper_authors,
     paper_references,
     paper_scopes,
+    paper_sources,
     papers,
 )
 from scholargraph.models import Paper
@@ -59,9 +60,21 @@ class PaperGraph:
         self.db = Database(url)
         try:
             self.db.create_schema(metadata)
+            self._backfill_sources()
         except StoreError:
             self.db.close()
             raise
+
+    def _backfill_sources(self) -> None:
+        """Libraries made before ``paper_sources`` existed: each scope's recorded source becomes one."""
+        ps, src = paper_scopes, paper_sources
+        with self.db.write("recording paper sources") as conn:
+            if conn.execute(select(src.c.paper_id).limit(1)).first():
+                return
+            rows = [dict(r) for r in conn.execute(
+                select(ps.c.paper_id, ps.c.scope, ps.c.source, ps.c.added_at).where(ps.c.source.is_not(None))
+            ).mappings()]
+            insert_ignore(conn, src, rows, ["paper_id", "scope", "source"])
 
     @property
     def url(self) -> str:
@@ -109,6 +122,41 @@ class PaperGraph:
             self._require(conn, paper_id)
             self._put_scope(conn, paper_id, scope, source, n_chunks, _now())
 
+    def add_source(self, paper_id: str, scope: str, source: str) -> bool:
+        """Record one more file a paper in ``scope`` came from; False when it was known already."""
+        with self.db.write(f"adding a source of paper {paper_id} in scope {scope!r}") as conn:
+            if not _in_scope(conn, paper_id, scope):
+                raise StoreError(f"paper {paper_id} is not in scope {scope!r}")
+            row = {"paper_id": paper_id, "scope": scope, "source": source, "added_at": _now()}
+            return bool(insert_ignore(conn, paper_sources, [row], ["paper_id", "scope", "source"]))
+
+    def remove_source(self, scope: str, source: str) -> tuple[list[str], list[str]]:
+        """Forget one file in ``scope``: (papers that left the scope as it was their last source,
+        papers that left the library as that was their last scope). One transaction."""
+        src = paper_sources
+        with self.db.write(f"removing source {source!r} from scope {scope!r}") as conn:
+            owners = list(conn.scalars(select(src.c.paper_id).where(src.c.scope == scope, src.c.source == source)))
+            conn.execute(delete(src).where(src.c.scope == scope, src.c.source == source))
+            left, gone = [], []
+            for paper_id in owners:
+                if conn.execute(select(src.c.source).where(src.c.paper_id == paper_id, src.c.scope == scope).limit(1)).first():
+                    continue
+                conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope))
+                left.append(paper_id)
+                if not conn.execute(select(paper_scopes.c.scope).where(paper_scopes.c.paper_id == paper_id).limit(1)).first():
+                    self._delete_papers(conn, [paper_id])
+                    gone.append(paper_id)
+            return left, gone
+
+    def sources_in_scope(self, scope: str) -> dict[str, list[str]]:
+        """Every source recorded in ``scope`` and the paper(s) it holds."""
+        src = paper_sources
+        with self.db.read(f"listing the sources of scope {scope!r}") as conn:
+            out: dict[str, list[str]] = {}
+            for paper_id, source in conn.execute(select(src.c.paper_id, src.c.source).where(src.c.scope == scope)):
+                out.setdefault(source, []).append(paper_id)
+            return out
+
     def set_similar(self, paper_id: str, similar: Sequence[tuple[str, float]]) -> None:
         """Replace every 'similar' edge touching ``paper_id`` with ``similar`` (id, cosine)."""
         with self.db.write(f"refreshing similar papers of {paper_id}") as conn:
@@ -128,6 +176,7 @@ class PaperGraph:
             ).rowcount
             if not removed:
                 return False
+            conn.execute(delete(paper_sources).where(paper_sources.c.paper_id == paper_id, paper_sources.c.scope == scope))
             if conn.execute(select(paper_scopes.c.scope).where(paper_scopes.c.paper_id == paper_id).limit(1)).first():
                 return False
             self._delete_papers(conn, [paper_id])
@@ -146,6 +195,7 @@ class PaperGraph:
         with self.db.write(f"deleting scope {scope!r}") as conn:
             members = list(conn.scalars(select(paper_scopes.c.paper_id).where(paper_scopes.c.scope == scope)))
             conn.execute(delete(paper_scopes).where(paper_scopes.c.scope == scope))
+            conn.execute(delete(paper_sources).where(paper_sources.c.scope == scope))
             kept: set[str] = set()
             for chunk in batched(members):
                 kept.update(conn.scalars(select(paper_scopes.c.paper_id).where(paper_scopes.c.paper_id.in_(chunk))))
@@ -164,10 +214,7 @@ class PaperGraph:
 
     def in_scope(self, paper_id: str, scope: str) -> bool:
         with self.db.read(f"looking up paper {paper_id} in scope {scope!r}") as conn:
-            query = select(paper_scopes.c.paper_id).where(
-                paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope
-            )
-            return conn.execute(query).first() is not None
+            return _in_scope(conn, paper_id, scope)
 
     def papers(self, scopes: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Visible papers, oldest first: metadata, ``source`` and ``chunks`` from their first
@@ -406,6 +453,9 @@ class PaperGraph:
     ) -> None:
         row = {"paper_id": paper_id, "scope": scope, "source": source, "n_chunks": n_chunks, "added_at": now}
         upsert(conn, paper_scopes, row, ["paper_id", "scope"], refresh=["n_chunks"])
+        if source:
+            insert_ignore(conn, paper_sources, [{"paper_id": paper_id, "scope": scope, "source": source, "added_at": now}],
+                          ["paper_id", "scope", "source"])
 
     def _delete_papers(self, conn: Connection, paper_ids: Sequence[str]) -> None:
         """Remove papers and everything hanging on them; re-resolve references that cited them."""
@@ -432,6 +482,7 @@ class PaperGraph:
             conn.execute(delete(r).where(r.c.paper_id.in_(chunk)))
             conn.execute(delete(pa).where(pa.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id.in_(chunk)))
+            conn.execute(delete(paper_sources).where(paper_sources.c.paper_id.in_(chunk)))
             conn.execute(delete(papers).where(papers.c.id.in_(chunk)))
         for chunk in batched(author_ids):
             linked = exists().where(pa.c.author_id == authors.c.id)
@@ -452,6 +503,11 @@ def _check_scope(scope: str) -> None:
 
 def _exists(conn: Connection, paper_id: str) -> bool:
     return conn.execute(select(papers.c.id).where(papers.c.id == paper_id)).first() is not None
+
+
+def _in_scope(conn: Connection, paper_id: str, scope: str) -> bool:
+    ps = paper_scopes
+    return conn.execute(select(ps.c.paper_id).where(ps.c.paper_id == paper_id, ps.c.scope == scope)).first() is not None
 
 
 def _visible(conn: Connection, paper_id: str, scopes: Sequence[str]) -> bool:
