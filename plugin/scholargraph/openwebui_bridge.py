@@ -76,6 +76,10 @@ def is_paper_file(name: str) -> bool:
 
 
 # -- valves -> settings --------------------------------------------------------------------
+# Settings whose valve at 0 means "keep the server's environment" (0 is no valid value for them).
+_EMPTY_ZERO = {"embedding.dimensions", "store.chroma_port"}
+
+
 def _field(dotted: str):
     model: Any = Settings
     *parents, leaf = dotted.split(".")
@@ -97,7 +101,7 @@ def knob(dotted: str, default: Any = ..., note: str = "") -> Any:
             default = str(default)
     env = "SCHOLARGRAPH_" + dotted.upper().replace(".", "__")
     text = (info.description or "").rstrip(".")
-    if default in ("", 0) and not isinstance(default, bool):
+    if default == "" or (default == 0 and dotted in _EMPTY_ZERO):
         text += f". {'Empty' if default == '' else '0'} keeps the server's {env} (or the built-in default)"
     if note:
         text += f". {note}"
@@ -163,8 +167,6 @@ def settings_overrides(valves: Any) -> dict[str, Any]:
         out[dotted] = value.strip() if isinstance(value, str) else value
     return out
 
-
-_EMPTY_ZERO = {"embedding.dimensions", "store.chroma_port"}
 _JSON_SETTINGS = {"embedding.instructions", "retrieval.edge_weights"}
 
 
