@@ -169,7 +169,7 @@ class FakeOpenWebUI:
 
         for name, fn in locals().items():
             if name != "self" and callable(fn):
-                monkeypatch.setattr(sg, name, fn)
+                monkeypatch.setattr(sg.access, name, fn)
 
 
 @pytest.fixture

@@ -1,0 +1,42 @@
+"""The Action: the paper graph around the papers a message cites, drawn in the chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scholargraph.openwebui_bridge import access
+from scholargraph.openwebui_bridge.access import base_url
+from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
+from scholargraph.openwebui_bridge.scopes import SOURCE_TYPE, file_scope, kb_scope, parse_file_source
+from scholargraph.openwebui_bridge.valves import settings_from_valves
+
+
+async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None, request: Any = None) -> str:
+    """HTML of the graph around the papers a message cites, limited to scopes the user may read."""
+    from scholargraph.graph_view import neighbourhood, render_graph_html
+
+    user = user or {}
+    messages = body.get("messages") or []
+    message = next((m for m in messages if m.get("id") == body.get("id")), messages[-1] if messages else {})
+    paper_ids, scopes = [], set()
+    for src in message.get("sources") or []:
+        head = src.get("source") or {}
+        if head.get("type") == SOURCE_TYPE and head.get("paper_id"):
+            paper_ids.append(head["paper_id"])
+            scopes.update(head.get("scopes") or [])
+    if not paper_ids:
+        return render_graph_html({"nodes": [], "edges": []}, title="No ScholarGraph sources in this message")
+    kbs, files = await access.readable(user, [s[3:] for s in scopes if s.startswith("kb:")],
+                                [s[5:] for s in scopes if s.startswith("file:")])
+    allowed = [kb_scope(k) for k in kbs] + [file_scope(f) for f in files]
+    library = get_library(settings_from_valves(valves))
+    graph = await run_blocking(library.graph_json, allowed)
+    around = neighbourhood(graph, paper_ids, hops=max(1, int(getattr(valves, "graph_hops", 1))))
+    base = base_url(request)
+
+    def url(node: dict[str, Any]) -> str | None:
+        parsed = parse_file_source(node.get("source"))
+        return f"{base}/api/v1/files/{parsed[0]}/content" if parsed and base else None
+
+    return render_graph_html(around, title="Papers around this answer", paper_url=url, highlight=paper_ids,
+                             height=int(getattr(valves, "height", 480)))

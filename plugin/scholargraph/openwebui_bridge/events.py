@@ -1,0 +1,42 @@
+"""The Event function: keep knowledge-base scopes in step with Open WebUI's events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scholargraph.openwebui_bridge import access
+from scholargraph.openwebui_bridge.indexing import _delete_scope, _remove_file, index_file
+from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
+from scholargraph.openwebui_bridge.scopes import file_scope, kb_scope
+from scholargraph.openwebui_bridge.valves import settings_from_valves
+
+
+async def handle_event(event: dict[str, Any], name: str | None, valves: Any) -> str | None:
+    """Keep knowledge-base scopes in step with Open WebUI's events; returns what was done."""
+    name = name or event.get("event", "")
+    subject = event.get("subject") or {}
+    data = event.get("data") or {}
+    library = get_library(settings_from_valves(valves))
+    if name in ("knowledge.file.added", "knowledge.file.updated") and data.get("knowledge_id"):
+        scope, file_id = kb_scope(data["knowledge_id"]), subject.get("id")
+        if name == "knowledge.file.updated":
+            await run_blocking(_remove_file, library, scope, file_id)
+        outcome = await index_file(library, file_id, scope)
+        return f"{outcome.status}: {outcome.message}"
+    if name == "retrieval.content.processed" and subject.get("type") == "file" and data.get("collection_name"):
+        # Knowledge uploads from the Knowledge page link the file without a knowledge.file.added event.
+        kb = await access.knowledge_base(data["collection_name"])
+        if kb is None or (kb.meta or {}).get("source") == "external":
+            return None
+        outcome = await index_file(library, subject.get("id"), kb_scope(kb.id))
+        return f"{outcome.status}: {outcome.message}"
+    if name == "knowledge.file.removed" and data.get("knowledge_id"):
+        gone = await run_blocking(_remove_file, library, kb_scope(data["knowledge_id"]), subject.get("id"))
+        return f"removed {len(gone)} paper(s)"
+    if name in ("knowledge.deleted", "knowledge.reset") and subject.get("id"):
+        gone = await run_blocking(_delete_scope, library, kb_scope(subject["id"]))
+        return f"forgot knowledge base {subject['id']} ({len(gone)} paper(s) deleted everywhere)"
+    if name == "file.deleted" and subject.get("id"):
+        await run_blocking(_delete_scope, library, file_scope(subject["id"]))
+        return f"forgot file {subject['id']}"
+    return None

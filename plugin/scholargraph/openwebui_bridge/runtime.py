@@ -1,0 +1,74 @@
+"""One library per distinct settings in the Open WebUI process, and off-loop execution."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+from scholargraph.settings import Settings
+
+
+log = logging.getLogger("scholargraph.openwebui")
+
+
+Emitter = Callable[[dict[str, Any]], Awaitable[Any]] | None
+
+
+_LIBRARIES: OrderedDict[str, Any] = OrderedDict()
+
+
+_LIBRARIES_LOCK = threading.Lock()
+
+
+WRITE_LOCK = threading.Lock()  # ingest and delete one at a time per process (embedded stores)
+
+
+def get_library(settings: Settings):
+    """A cached ``Library`` for these settings (the four functions share it when they agree)."""
+    from scholargraph.library import Library
+
+    key = settings.model_dump_json()
+    with _LIBRARIES_LOCK:
+        lib = _LIBRARIES.get(key)
+        if lib is None:
+            lib = _LIBRARIES[key] = Library(settings)
+            while len(_LIBRARIES) > 4:
+                _, old = _LIBRARIES.popitem(last=False)
+                old.close()
+        _LIBRARIES.move_to_end(key)
+        return lib
+
+
+async def run_blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Engine calls are blocking (parsing, embedding, SQL): keep them off Open WebUI's event loop."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def iterate_blocking(gen: Iterator[str]) -> AsyncIterator[str]:
+    """An async view of a blocking generator (the chat LLM stream), one piece per thread hop."""
+    done = object()
+    while True:
+        piece = await asyncio.to_thread(next, gen, done)
+        if piece is done:
+            return
+        yield piece
+
+
+def status(description: str, done: bool = False, hidden: bool = False) -> dict[str, Any]:
+    return {"type": "status", "data": {"description": description, "done": done, "hidden": hidden}}
+
+
+def notification(content: str, kind: str = "info") -> dict[str, Any]:
+    return {"type": "notification", "data": {"type": kind, "content": content}}
+
+
+async def emit(emitter: Emitter, event: dict[str, Any]) -> None:
+    if emitter is not None:
+        try:
+            await emitter(event)
+        except Exception:  # a closed socket must not fail the chat
+            log.debug("event emitter failed", exc_info=True)

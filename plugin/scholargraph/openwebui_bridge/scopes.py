@@ -1,0 +1,48 @@
+"""Scope names and paper sources for Open WebUI's knowledge bases and chat files.
+
+A knowledge base is scope ``kb:{knowledge_id}``; a file attached to a chat is ``file:{file_id}``,
+so it is visible exactly to those Open WebUI lets read that file. A paper that came from an Open
+WebUI file records ``openwebui-file:{file_id}/{name}`` as its source, so removing the file can
+find the paper even after Open WebUI has deleted the file itself.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+# The model id suffix of the assistant Pipe; the Filter leaves that model alone (the Pipe retrieves itself).
+PIPE_MODEL_ID = "scholargraph-assistant"
+
+
+SOURCE_TYPE = "scholargraph"
+
+
+_FILE_SOURCE = re.compile(r"^openwebui-file:(?P<id>[^/]+)/(?P<name>.*)$")
+
+
+def kb_scope(knowledge_id: str) -> str:
+    return f"kb:{knowledge_id}"
+
+
+def file_scope(file_id: str) -> str:
+    return f"file:{file_id}"
+
+
+def file_source(file_id: str, name: str) -> str:
+    """The source a paper records when it came from an Open WebUI file."""
+    return f"openwebui-file:{file_id}/{name}"
+
+
+def parse_file_source(source: str | None) -> tuple[str, str] | None:
+    """(file_id, name) from ``file_source``'s string, None for other sources (CLI paths...)."""
+    match = _FILE_SOURCE.match(source or "")
+    return (match["id"], match["name"]) if match else None
+
+
+def is_paper_file(name: str) -> bool:
+    """Files ScholarGraph parses; others are left to Open WebUI."""
+    from scholargraph.ingest import SUPPORTED_SUFFIXES
+
+    return Path(name or "").suffix.lower() in SUPPORTED_SUFFIXES

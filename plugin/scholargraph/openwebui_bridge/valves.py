@@ -1,0 +1,111 @@
+"""Valves -> settings: every valve is declared with ``knob``, which ties it to one setting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from scholargraph.settings import Settings
+
+
+# Settings whose valve at 0 means "keep the server's environment" (0 is no valid value for them).
+_EMPTY_ZERO = {"embedding.dimensions", "store.chroma_port"}
+
+
+def _field(dotted: str):
+    model: Any = Settings
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        model = model.model_fields[part].annotation
+    return model.model_fields[leaf]
+
+
+def knob(dotted: str, default: Any = ..., note: str = "") -> Any:
+    """A Valves field that maps onto one setting: its description comes from the settings model.
+
+    With no ``default`` the valve starts at the setting's built-in default; an explicit empty
+    default ("" or 0) means "keep what the server's SCHOLARGRAPH_* environment says".
+    """
+    info = _field(dotted)
+    if default is ...:
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, Path):
+            default = str(default)
+    env = "SCHOLARGRAPH_" + dotted.upper().replace(".", "__")
+    text = (info.description or "").rstrip(".")
+    if default == "" or (default == 0 and dotted in _EMPTY_ZERO):
+        text += f". {'Empty' if default == '' else '0'} keeps the server's {env} (or the built-in default)"
+    if note:
+        text += f". {note}"
+    return Field(default, description=text + ".", json_schema_extra={"setting": dotted})
+
+
+class LibraryValves(BaseModel):
+    """Where the library lives, shared by every ScholarGraph function's Valves.
+
+    Set these alike in every function, or leave them empty and set SCHOLARGRAPH_* in Open
+    WebUI's environment (recommended): functions whose settings differ get separate libraries.
+    """
+
+    data_dir: str = knob("data_dir", "")
+    embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
+    vllm_url: str = knob("embedding.base_url", "")
+    embedding_model: str = knob("embedding.model", "")
+    embedding_api_key: str = knob("embedding.api_key", "")
+    embedding_dimensions: int = knob("embedding.dimensions", 0)
+    embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
+    chroma_host: str = knob("store.chroma_host", "")
+    chroma_port: int = knob("store.chroma_port", 0)
+    graph_database_url: str = knob("graph.database_url", "")
+
+
+class RetrievalValves(LibraryValves):
+    """The library plus the retrieval knobs an admin tunes per function."""
+
+    top_k: int = knob("retrieval.top_k")
+    hops: int = knob("retrieval.hops")
+    neighbour_budget: int = knob("retrieval.neighbour_budget")
+    hybrid: bool = knob("retrieval.hybrid")
+    fusion: str = knob("retrieval.fusion")
+    hybrid_alpha: float = knob("retrieval.hybrid_alpha")
+    score_threshold: float = knob("retrieval.score_threshold")
+    edge_weights: str = knob("retrieval.edge_weights", "", "JSON object, e.g. {\"cites\": 1.0, \"similar\": 0.7}")
+    context_tokens: int = knob("retrieval.context_tokens")
+
+
+def settings_overrides(valves: Any) -> dict[str, Any]:
+    """Dotted setting -> value for every valve declared with ``knob`` that is not left empty."""
+    if valves is None:
+        return {}
+    fields = type(valves).model_fields
+    out: dict[str, Any] = {}
+    for name, info in fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        dotted = extra.get("setting")
+        if not dotted:
+            continue
+        value = getattr(valves, name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and value == 0 and dotted in _EMPTY_ZERO:
+            continue
+        if dotted in _JSON_SETTINGS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                from scholargraph.errors import ConfigError
+
+                raise ConfigError(f"valve {name!r} must be JSON, e.g. {{\"retrieve\": \"...\"}}: {exc}") from exc
+        out[dotted] = value.strip() if isinstance(value, str) else value
+    return out
+
+
+_JSON_SETTINGS = {"embedding.instructions", "retrieval.edge_weights"}
+
+
+def settings_from_valves(valves: Any, base: Settings | None = None) -> Settings:
+    """The server's settings (SCHOLARGRAPH_* environment) with the valves laid over them."""
+    return (base or Settings()).with_overrides(settings_overrides(valves))
