@@ -29,6 +29,7 @@ from machine import machine, peak_rss_mib  # noqa: E402
 from scholargraph.library import Library  # noqa: E402
 from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa: E402
 from scholargraph.retrieval.expand import expand  # noqa: E402
+from scholargraph.retrieval.search import NEAR_POOL  # noqa: E402
 from scholargraph.settings import Settings  # noqa: E402
 
 DIM = 512
@@ -98,10 +99,11 @@ def run_size(n_chunks: int, n_queries: int, keep: Path | None, seed: int = 7) ->
         weights = library.settings.retrieval.edge_weights
         for q in queries:
             t0 = time.perf_counter()
-            hits = library.store.query(q, 10, [SCOPE])
+            near = library.store.query(q, NEAR_POOL, [SCOPE])  # as Searcher does when hops > 0
+            hits = near[:10]
             t1 = time.perf_counter()
             hit_papers = list(dict.fromkeys(h.paper_id for h in hits))
-            found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights)
+            found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights, near)
             t2 = time.perf_counter()
             search_ms.append((t1 - t0) * 1000)
             expand_ms.append((t2 - t1) * 1000)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from conftest import paper_id_by_file
@@ -64,6 +66,25 @@ def test_neighbour_passages_are_the_same_scored_in_process_or_by_a_chroma_server
     vectors = store.chunk_vectors(ids[papers[0]])
     best = max(vectors, key=lambda cid: float(vectors[cid] @ qvec))
     assert fetched[papers[0]].id == best
+
+
+def test_neighbour_passages_near_the_question_are_reused_and_match_exact_scoring(full_library, monkeypatch):
+    from scholargraph.retrieval.expand import expand
+
+    store = full_library.store
+    qvec = full_library.embedder.embed_queries(["toolkits that parse the layout of scientific PDFs"])[0]
+    near = store.query(qvec, 50, ["lib"])
+    hit_papers = list(dict.fromkeys(h.paper_id for h in near[:3]))
+    weights = full_library.settings.retrieval.edge_weights
+    exact = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
+    scored: list[str] = []
+    real = store.best_chunks
+    monkeypatch.setattr(store, "best_chunks", lambda q, ids: scored.extend(ids) or real(q, ids))
+    pooled = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights, near)
+    assert [(n.paper_id, n.text) for n in pooled] == [(n.paper_id, n.text) for n in exact]
+    assert [n.score for n in pooled] == pytest.approx([n.score for n in exact], abs=1e-4)
+    in_pool = {h.paper_id for h in near} & {n.paper_id for n in exact}
+    assert in_pool and not in_pool & set(scored)  # those were never scored again
 
 
 def test_neighbours_are_labelled_in_the_context_pack(full_library):

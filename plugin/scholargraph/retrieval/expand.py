@@ -1,8 +1,10 @@
 """Graph expansion: from the hit papers to the papers they cite, that cite them, that are similar
 or share an author; each neighbour ranked by its relation's weight and its own best passage.
 
-The best passage is found by scoring the neighbour's stored chunk vectors against the
-question directly (fetched by id), which is exact and stays fast at any collection size.
+A neighbour's best passage often sits among the passages nearest the question, which the search
+fetched anyway (``near``). Any of its chunks there means its best chunk is there too, since
+``near`` is the library's top. Only the other shortlisted neighbours get their chunks scored,
+exactly, by the store (see ``VectorStore.best_chunks``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from scholargraph.retrieval.results import Neighbour
+from scholargraph.store import ChunkHit
 
 HOP_DECAY = 0.8
 # Neighbours whose passages get scored, per budget slot; the rest are ranked out by paper vector.
@@ -48,13 +51,23 @@ def expand(
     hops: int,
     budget: int,
     edge_weights: dict[str, float],
+    near: list[ChunkHit] | None = None,
 ) -> list[Neighbour]:
-    """The best ``budget`` neighbours of the hit papers, each saying why it is there."""
+    """The best ``budget`` neighbours of the hit papers, each saying why it is there.
+
+    ``near``: the passages nearest the question in these scopes, best first, if the caller has them.
+    """
     found = library.graph.neighbours(hit_papers, scopes, hops=hops)
     if not found:
         return []
     ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights)
-    best = library.store.best_chunks(qvec, library.graph.chunk_ids(ids, scopes))
+    best: dict[str, ChunkHit] = {}
+    for hit in near or []:
+        if hit.paper_id in ids and (hit.paper_id not in best or hit.score > best[hit.paper_id].score):
+            best[hit.paper_id] = hit
+    rest = [pid for pid in ids if pid not in best]
+    if rest:
+        best.update(library.store.best_chunks(qvec, library.graph.chunk_ids(rest, scopes)))
     meta = library.graph.papers_by_ids(ids + hit_papers, scopes)
     scored: list[Neighbour] = []
     for item in found:

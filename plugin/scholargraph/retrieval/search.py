@@ -19,6 +19,11 @@ from scholargraph.retrieval.results import Passage, SearchResult
 from scholargraph.store import ChunkHit
 
 
+# Passages fetched near the question when the graph is expanded: the neighbours found among them
+# need no scoring of their own. 50 costs ~0.5 ms more than 10 in a 100k-chunk collection.
+NEAR_POOL = 50
+
+
 class Searcher:
     """Search over one library; keeps the BM25 indexes warm between questions."""
 
@@ -47,7 +52,9 @@ class Searcher:
         qvec = self.library.embedder.embed_queries([question], task=task)[0]
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
-        hits = self._dense(qvec, scopes, k * 3 if hybrid else k)
+        # One query serves both the hits and the neighbours' passages that lie near the question.
+        near = self._dense(qvec, scopes, max(k * 3 if hybrid else k, NEAR_POOL if hops > 0 else 0))
+        hits = near[: k * 3] if hybrid else near[:k]
         if hybrid:
             hits = self._fuse(question, qvec, hits, scopes, k)
         hits = [h for h in hits if h.score >= cfg.score_threshold][:k]
@@ -59,7 +66,7 @@ class Searcher:
         hit_papers = list(dict.fromkeys(p.paper_id for p in passages))
         neighbours = []
         if hops > 0 and hit_papers and budget > 0:
-            neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights)
+            neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights, near)
         timings["expand"] = (time.perf_counter() - t2) * 1000
         return SearchResult(question, detect_language(question), passages, neighbours, timings)
 
