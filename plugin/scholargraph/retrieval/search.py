@@ -20,7 +20,7 @@ from scholargraph.store import ChunkHit
 
 
 # Passages fetched near the question when the graph is expanded: the neighbours found among them
-# need no scoring of their own. 50 costs ~0.5 ms more than 10 in a 100k-chunk collection.
+# need no scoring of their own. 50 costs ~1 ms more than 10 in a 100k-chunk collection.
 NEAR_POOL = 50
 
 
@@ -47,6 +47,7 @@ class Searcher:
         hybrid = cfg.hybrid if hybrid is None else hybrid
         budget = cfg.neighbour_budget if neighbour_budget is None else neighbour_budget
         timings: dict[str, float] = {}
+        language = detect_language(question)
 
         t0 = time.perf_counter()
         qvec = self.library.embedder.embed_queries([question], task=task)[0]
@@ -56,7 +57,7 @@ class Searcher:
         near = self._dense(qvec, scopes, max(k * 3 if hybrid else k, NEAR_POOL if hops > 0 else 0))
         hits = near[: k * 3] if hybrid else near[:k]
         if hybrid:
-            hits = self._fuse(question, qvec, hits, scopes, k)
+            hits = self._fuse(question, language, qvec, hits, scopes, k)
         hits = [h for h in hits if h.score >= cfg.score_threshold][:k]
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
@@ -68,12 +69,13 @@ class Searcher:
         if hops > 0 and hit_papers and budget > 0:
             neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights, near)
         timings["expand"] = (time.perf_counter() - t2) * 1000
-        return SearchResult(question, detect_language(question), passages, neighbours, timings)
+        return SearchResult(question, language, passages, neighbours, timings)
 
     def _dense(self, qvec: np.ndarray, scopes: list[str] | None, k: int) -> list[ChunkHit]:
         return self.library.store.query(qvec, k, scopes)
 
-    def _fuse(self, question: str, qvec: np.ndarray, dense: list[ChunkHit], scopes, k: int) -> list[ChunkHit]:
+    def _fuse(self, question: str, language: str, qvec: np.ndarray, dense: list[ChunkHit], scopes,
+              k: int) -> list[ChunkHit]:
         """Dense and BM25 rankings fused (``retrieval.fusion``); hits keep their cosine for display.
 
         Keyword matches count only in papers of the question's language: across languages
@@ -83,7 +85,6 @@ class Searcher:
         index = self.keyword_cache.get(self.library.store, scopes)
         keyword = index.search(question, k * 3)
         if keyword:
-            language = detect_language(question)
             papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in keyword}), scopes)
             keyword = [(h, s) for h, s in keyword if papers.get(h.paper_id, {}).get("language") in (None, "", language)]
         by_id = {h.id: h for h in dense}
