@@ -240,3 +240,24 @@ def test_a_library_from_before_sources_were_recorded_gets_them_on_open(tmp_path,
     assert reopened.graph.sources_in_scope("kb") == {str(shared_data / "docs" / "sample.md"): [paper_id]}
     assert reopened.remove_source("kb", str(shared_data / "docs" / "sample.md")) == [paper_id]
     reopened.close()
+
+
+def test_keyword_search_follows_ingest_and_delete(tmp_path, settings):
+    """Hybrid search's BM25 index is rebuilt when the scope's papers change, not served stale."""
+    first, second = tmp_path / "tardigrades.txt", tmp_path / "brewing.txt"
+    first.write_text("Tardigrade cryptobiosis: water bears survive the vacuum of space.\n", encoding="utf-8")
+    second.write_text("Zymurgy: the fermentation kinetics of brewing yeast.\n", encoding="utf-8")
+    library = Library(settings)
+
+    def keyword_papers(word: str) -> set[str]:
+        index = library.searcher.keyword_cache.get(library.store, ["kb"], library.graph.scope_version(["kb"]))
+        return {hit.paper_id for hit, _ in index.search(word, 5)}
+
+    a = library.ingest([first], scope="kb").paper_ids[str(first)]
+    assert keyword_papers("zymurgy") == set() and keyword_papers("tardigrade") == {a}
+    b = library.ingest([second], scope="kb").paper_ids[str(second)]
+    assert keyword_papers("zymurgy") == {b}
+    assert library.search("zymurgy", ["kb"], hops=0, hybrid=True).hits[0].paper_id == b
+    library.delete(b, "kb")
+    assert keyword_papers("zymurgy") == set()
+    library.close()

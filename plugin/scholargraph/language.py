@@ -29,3 +29,15 @@ def detect_language(text: str) -> str:
     except Exception:
         return "und"
     return "zh" if code.startswith("zh") else code
+
+
+def script_family(language: str) -> str:
+    """'cjk' for Chinese, Japanese and Korean, 'alphabetic' for the rest ('und' stays 'und').
+
+    Keyword matching across this line is noise (a Latin acronym in a Chinese question), while
+    inside it the exact label matters little and is least reliable on short questions: a
+    one-word English query may be detected as Tagalog.
+    """
+    if language in ("", "und"):
+        return "und"
+    return "cjk" if language in ("zh", "ja", "ko") else "alphabetic"

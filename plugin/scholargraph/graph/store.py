@@ -216,6 +216,17 @@ class PaperGraph:
         with self.db.read(f"looking up paper {paper_id} in scope {scope!r}") as conn:
             return _in_scope(conn, paper_id, scope)
 
+    def scope_version(self, scopes: Sequence[str] | None = None) -> tuple[int, int, str]:
+        """(papers, chunks, latest addition) of the scopes: changes whenever a paper joins or
+        leaves them, so caches built from their chunks know when to rebuild."""
+        ps = paper_scopes
+        query = select(func.count(), func.coalesce(func.sum(ps.c.n_chunks), 0), func.max(ps.c.added_at))
+        if scopes is not None:
+            query = query.where(ps.c.scope.in_(list(scopes)))
+        with self.db.read("reading the scope version") as conn:
+            n, chunks, latest = conn.execute(query).one()
+            return int(n), int(chunks), str(latest)
+
     def papers(self, scopes: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Visible papers, oldest first: metadata, ``source`` and ``chunks`` from their first
         visible scope, and ``scopes`` (only the visible ones: scopes are permissions)."""

@@ -10,8 +10,8 @@ rank fusion across BEIR. We measured the same on SciFact-mini (docs/evaluation.m
 ``coverage`` is the share of the question's terms the keyword index knows. A Chinese question
 over English papers may match one English term ("GPT-4"); without the damping, that one lexical
 hit would outrank the cross-lingual matches. For the same reason keyword matches count only in
-passages of the question's language, and only where the vectors find the passage at least
-``floor`` as close as the best hit. Reciprocal rank fusion stays available
+papers written like the question (CJK or alphabetic), and only where the vectors find the passage
+at least ``floor`` as close as the best hit. Reciprocal rank fusion stays available
 (``retrieval.fusion = "rrf"``): it uses ranks only, not scores.
 """
 

@@ -2,7 +2,7 @@
 
 Latin text is split into lower-cased words; CJK text into character bigrams, since Chinese
 has no spaces and single characters are too ambiguous. Indexes are cached per scope set and
-rebuilt when the chunk count changes.
+rebuilt when the set's papers change.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Hashable
 
 import bm25s
 
@@ -79,17 +80,18 @@ class KeywordIndex:
 
 
 class KeywordIndexCache:
-    """One index per scope set, rebuilt when that set's chunk count changes."""
+    """One index per scope set, rebuilt when that set's papers change (``version``)."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[tuple[str, ...] | None, int], KeywordIndex] = {}
+        self._cache: dict[tuple[tuple[str, ...] | None, Hashable], KeywordIndex] = {}
         self._lock = threading.Lock()
 
-    def get(self, store, scopes: list[str] | None) -> KeywordIndex:
+    def get(self, store, scopes: list[str] | None, version: Hashable) -> KeywordIndex:
+        """The index of ``scopes``; ``version`` is anything that changes when their papers do
+        (the graph's ``scope_version``: a SQL aggregate, cheaper than counting vectors)."""
         key_scopes = tuple(sorted(scopes)) if scopes is not None else None
-        count = store.count(scopes)
         with self._lock:
-            key = (key_scopes, count)
+            key = (key_scopes, version)
             if key not in self._cache:
                 self._cache = {k: v for k, v in self._cache.items() if k[0] != key_scopes}
                 self._cache[key] = KeywordIndex(store.texts(scopes))

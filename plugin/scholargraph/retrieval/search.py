@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from scholargraph.language import detect_language
+from scholargraph.language import detect_language, script_family
 from scholargraph.retrieval.expand import expand
 from scholargraph.retrieval.fusion import convex_fusion, reciprocal_rank_fusion
 from scholargraph.retrieval.keyword import KeywordIndexCache
@@ -78,15 +78,18 @@ class Searcher:
               k: int) -> list[ChunkHit]:
         """Dense and BM25 rankings fused (``retrieval.fusion``); hits keep their cosine for display.
 
-        Keyword matches count only in papers of the question's language: across languages
-        the only words shared are names and acronyms, and the vectors already match meaning.
+        Keyword matches count only in papers written like the question (CJK or alphabetic,
+        ``script_family``): across that line the only words shared are names and acronyms,
+        and the vectors already match meaning.
         """
         cfg = self.library.settings.retrieval
-        index = self.keyword_cache.get(self.library.store, scopes)
+        index = self.keyword_cache.get(self.library.store, scopes, self.library.graph.scope_version(scopes))
         keyword = index.search(question, k * 3)
-        if keyword:
+        family = script_family(language)
+        if keyword and family != "und":
             papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in keyword}), scopes)
-            keyword = [(h, s) for h, s in keyword if papers.get(h.paper_id, {}).get("language") in (None, "", language)]
+            keyword = [(h, s) for h, s in keyword
+                       if script_family(papers.get(h.paper_id, {}).get("language") or "") in ("und", family)]
         by_id = {h.id: h for h in dense}
         missing = [h for h, _ in keyword if h.id not in by_id]
         if missing:  # keyword-only hits get their cosine: for fusion, display and the threshold
