@@ -79,6 +79,18 @@ def test_retrieval_valves_reach_fusion_threshold_and_edge_weights():
     assert defaults.fusion == "convex" and defaults.edge_weights["cites"] == 1.0
 
 
+def test_a_user_turns_keyword_search_on_or_off_for_their_own_chats():
+    filter_module = load(FUNCTION_FILES["Filter"])
+    admin = sg.RetrievalValves(hybrid=False, hops=1)
+    user = filter_module.Filter.UserValves
+    assert sg.search_options(admin, user())["hybrid"] is False
+    assert sg.search_options(admin, user(keyword_search="on"))["hybrid"] is True
+    assert sg.search_options(sg.RetrievalValves(hybrid=True), user(keyword_search="off"))["hybrid"] is False
+    assert sg.search_options(admin, user(hops=0))["hops"] == 0
+    pipe_user = load(FUNCTION_FILES["Pipe"]).Pipe.UserValves
+    assert sg.search_options(admin, pipe_user(keyword_search="on"))["hybrid"] is True
+
+
 @pytest.mark.parametrize("kind", list(FUNCTION_FILES))
 def test_function_files_are_single_classes_over_the_bridge(kind):
     module = load(FUNCTION_FILES[kind])

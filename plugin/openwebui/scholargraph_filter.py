@@ -8,7 +8,7 @@ license: Apache-2.0
 requirements: scholargraph
 """
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,9 @@ class Filter:
     class UserValves(BaseModel):
         enabled: bool = Field(True, description="Use ScholarGraph for knowledge bases and papers in my chats.")
         hops: int = Field(-1, description="Graph hops for my chats (0 = no graph expansion); -1 = the admin's setting.")
+        keyword_search: Literal["admin", "on", "off"] = Field(
+            "admin", description="Also match my questions' exact words (hybrid search: names, acronyms, gene "
+            "symbols); 'admin' = the admin's setting.")
         answer_language: str = Field("", description="Ask the chat model to answer in this language (e.g. 'en', 'zh'); empty = the question's language.")
 
     def __init__(self):

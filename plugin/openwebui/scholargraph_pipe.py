@@ -8,7 +8,7 @@ license: Apache-2.0
 requirements: scholargraph
 """
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +38,9 @@ class Pipe:
 
     class UserValves(BaseModel):
         hops: int = Field(-1, description="Graph hops for my questions (0 = no graph expansion); -1 = the admin's setting.")
+        keyword_search: Literal["admin", "on", "off"] = Field(
+            "admin", description="Also match my questions' exact words (hybrid search: names, acronyms, gene "
+            "symbols); 'admin' = the admin's setting.")
 
     def __init__(self):
         self.valves = self.Valves()

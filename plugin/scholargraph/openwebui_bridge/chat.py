@@ -65,10 +65,14 @@ def add_system_note(body: dict[str, Any], note: str) -> None:
 
 
 def search_options(valves: Any, user_valves: Any = None) -> dict[str, Any]:
-    """k / hops / hybrid / neighbour budget from the valves; a user's hops win when set (>= 0)."""
+    """k / hops / hybrid / neighbour budget from the valves; a user's own hops (>= 0) and
+    keyword search ('on' / 'off') win over the admin's."""
     options = {"k": valves.top_k, "hops": valves.hops, "hybrid": valves.hybrid,
                "neighbour_budget": valves.neighbour_budget}
     user_hops = getattr(user_valves, "hops", -1) if user_valves is not None else -1
     if user_hops is not None and user_hops >= 0:
         options["hops"] = user_hops
+    keyword = getattr(user_valves, "keyword_search", "admin") if user_valves is not None else "admin"
+    if keyword in ("on", "off"):
+        options["hybrid"] = keyword == "on"
     return options
