@@ -266,19 +266,21 @@ class VectorStore:
             out.extend(self._hit(cid, doc, meta, 0.0) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]))
         return out
 
-    def _get_by_ids(self, ids: list[str], include: list[str]) -> list[dict[str, Any]]:
-        """Chroma ``get`` by chunk id, routed to each id's scope collection."""
+    def _by_collection(self, ids: list[str]) -> Iterable[tuple[Any, list[str]]]:
+        """Chunk ids grouped by their scope's collection, in batches within the server's maximum."""
         by_scope: dict[str, list[str]] = {}
         for cid in ids:
             by_scope.setdefault(scope_of_chunk(cid), []).append(cid)
-        results = []
         for scope, scoped in by_scope.items():
             col = self._chunks(scope, create=False)
             if col is None:
                 continue
             for part in self._batches(len(scoped)):
-                results.append(col.get(ids=scoped[part], include=include))
-        return results
+                yield col, scoped[part]
+
+    def _get_by_ids(self, ids: list[str], include: list[str]) -> list[dict[str, Any]]:
+        """Chroma ``get`` by chunk id, routed to each id's scope collection."""
+        return [col.get(ids=batch, include=include) for col, batch in self._by_collection(ids)]
 
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of some chunks, by id."""
@@ -334,17 +336,10 @@ class VectorStore:
 
     def _score_by_query(self, qvec: np.ndarray, ids: list[str]) -> Iterable[tuple[str, float]]:
         """Cosine of the query to each chunk, computed by the server (an exact id-restricted query)."""
-        by_scope: dict[str, list[str]] = {}
-        for cid in ids:
-            by_scope.setdefault(scope_of_chunk(cid), []).append(cid)
-        for scope, scoped in by_scope.items():
-            col = self._chunks(scope, create=False)
-            if col is None:
-                continue
-            for part in self._batches(len(scoped)):
-                got = col.query(query_embeddings=np.asarray([qvec], dtype=np.float32), n_results=len(scoped[part]),
-                                ids=scoped[part], include=["distances"])
-                yield from ((cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0]))
+        for col, batch in self._by_collection(ids):
+            got = col.query(query_embeddings=np.asarray([qvec], dtype=np.float32), n_results=len(batch),
+                            ids=batch, include=["distances"])
+            yield from ((cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0]))
 
     @staticmethod
     def _hit(cid: str, doc: str, meta: dict[str, Any], score: float) -> ChunkHit:

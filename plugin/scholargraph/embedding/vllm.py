@@ -120,9 +120,21 @@ class VLLMEmbedder:
     # -- service ----------------------------------------------------------------------------
     def health(self) -> list[str]:
         """Ids of the models the server serves; raises ``EmbeddingError`` unless ours is one."""
+        served = [str(card["id"]) for card in self._model_cards()]
+        if self.name not in served:
+            raise EmbeddingError(
+                f"model {self.name!r} is not served by {self.base_url} (it serves: "
+                f"{', '.join(served) or 'nothing'}); set embedding.model to one of those, or start "
+                f"vLLM with --served-model-name {self.name}"
+            )
+        return served
+
+    def _model_cards(self, timeout_s: float | None = None) -> list[dict[str, Any]]:
+        """The model list of GET /models (one dict per served model); ``EmbeddingError`` saying
+        what to check when the server is unreachable or answers something else."""
         url = f"{self.base_url}/models"
         try:
-            response = self._client.get(url)
+            response = self._client.get(url, timeout=timeout_s if timeout_s is not None else self.settings.timeout_s)
         except httpx.TimeoutException as exc:
             raise EmbeddingError(
                 f"embedding server {url} did not answer within {self.settings.timeout_s:g}s; check that "
@@ -140,19 +152,15 @@ class VLLMEmbedder:
                 f"{_hint(response.status_code, message)}"
             )
         try:
-            served = [str(m["id"]) for m in response.json()["data"]]
+            cards = response.json()["data"]
+            if not all(isinstance(card, dict) and "id" in card for card in cards):
+                raise TypeError("a model card without an id")
         except (ValueError, KeyError, TypeError) as exc:
             raise EmbeddingError(
                 f"{url} did not return an OpenAI-style model list; is embedding.base_url "
                 "an OpenAI-compatible server (vLLM: http://HOST:8000/v1)?"
             ) from exc
-        if self.name not in served:
-            raise EmbeddingError(
-                f"model {self.name!r} is not served by {self.base_url} (it serves: "
-                f"{', '.join(served) or 'nothing'}); set embedding.model to one of those, or start "
-                f"vLLM with --served-model-name {self.name}"
-            )
-        return served
+        return cards
 
     def learn_server_limit(self) -> int | None:
         """Read the model's ``max_model_len`` from vLLM's GET /models, once, best effort.
@@ -164,15 +172,12 @@ class VLLMEmbedder:
         """
         if self.settings.max_input_tokens:
             return None
-        url = f"{self.base_url}/models"
         try:
-            response = self._client.get(url, timeout=min(10.0, self.settings.timeout_s))
-            cards = response.json()["data"] if response.status_code == 200 else []
-            found = [c.get("max_model_len") for c in cards if isinstance(c, dict) and c.get("id") == self.name]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            log.warning("could not read the model limit from %s (%s); assuming %d tokens",
-                        url, exc, self.max_input_tokens)
+            cards = self._model_cards(timeout_s=min(10.0, self.settings.timeout_s))
+        except EmbeddingError as exc:
+            log.warning("could not read the model limit (%s); assuming %d tokens", exc, self.max_input_tokens)
             return None
+        found = [card.get("max_model_len") for card in cards if card["id"] == self.name]
         if found and isinstance(found[0], int) and found[0] > 0:
             self.server_max_len = found[0]
         return self.server_max_len

@@ -141,10 +141,8 @@ class PaperGraph:
             for paper_id in owners:
                 if conn.execute(select(src.c.source).where(src.c.paper_id == paper_id, src.c.scope == scope).limit(1)).first():
                     continue
-                conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope))
                 left.append(paper_id)
-                if not conn.execute(select(paper_scopes.c.scope).where(paper_scopes.c.paper_id == paper_id).limit(1)).first():
-                    self._delete_papers(conn, [paper_id])
+                if self._leave_scope(conn, paper_id, scope):
                     gone.append(paper_id)
             return left, gone
 
@@ -171,16 +169,7 @@ class PaperGraph:
     def remove_from_scope(self, paper_id: str, scope: str) -> bool:
         """Take a paper out of ``scope``; True when no other scope held it and it was deleted."""
         with self.db.write(f"removing paper {paper_id} from scope {scope!r}") as conn:
-            removed = conn.execute(
-                delete(paper_scopes).where(paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope)
-            ).rowcount
-            if not removed:
-                return False
-            conn.execute(delete(paper_sources).where(paper_sources.c.paper_id == paper_id, paper_sources.c.scope == scope))
-            if conn.execute(select(paper_scopes.c.scope).where(paper_scopes.c.paper_id == paper_id).limit(1)).first():
-                return False
-            self._delete_papers(conn, [paper_id])
-            return True
+            return self._leave_scope(conn, paper_id, scope)
 
     def delete_paper(self, paper_id: str) -> bool:
         """Delete a paper everywhere; references to it become unresolved (or find another match)."""
@@ -467,6 +456,20 @@ class PaperGraph:
         if source:
             insert_ignore(conn, paper_sources, [{"paper_id": paper_id, "scope": scope, "source": source, "added_at": now}],
                           ["paper_id", "scope", "source"])
+
+    def _leave_scope(self, conn: Connection, paper_id: str, scope: str) -> bool:
+        """Take a paper and its sources out of ``scope``; True when no other scope held it and
+        it was deleted."""
+        removed = conn.execute(
+            delete(paper_scopes).where(paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope)
+        ).rowcount
+        if not removed:
+            return False
+        conn.execute(delete(paper_sources).where(paper_sources.c.paper_id == paper_id, paper_sources.c.scope == scope))
+        if conn.execute(select(paper_scopes.c.scope).where(paper_scopes.c.paper_id == paper_id).limit(1)).first():
+            return False
+        self._delete_papers(conn, [paper_id])
+        return True
 
     def _delete_papers(self, conn: Connection, paper_ids: Sequence[str]) -> None:
         """Remove papers and everything hanging on them; re-resolve references that cited them."""
