@@ -54,45 +54,58 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 # -- Chroma server ---------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory):
-    """`chroma run` on a free port; yields (host, port)."""
+def _chroma_exe() -> Path:
     exe = Path(sys.executable).parent / "chroma"
     if not exe.exists():
         found = shutil.which("chroma")
         if not found:
             unavailable("the chroma CLI (from the chromadb package) is not installed", "server")
         exe = Path(found)
-    root = tmp_path_factory.mktemp("chroma")
-    port = free_port()
-    log_path = root / "chroma.log"
+    return exe
+
+
+def _start_chroma(data: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """`chroma run` over ``data`` on ``port``, once its heartbeat answers."""
     env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [str(exe), "run", "--path", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)],
+            [str(_chroma_exe()), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
+    started = time.monotonic()
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"chroma exited with {process.returncode}:\n{_tail(log_path)}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if time.monotonic() - started > READY_TIMEOUT_S:
+            _stop(process)
+            pytest.fail(f"chroma not ready after {READY_TIMEOUT_S}s:\n{_tail(log_path)}")
+        time.sleep(0.3)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
     try:
-        started = time.monotonic()
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"chroma exited with {process.returncode}:\n{_tail(log_path)}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() - started > READY_TIMEOUT_S:
-                pytest.fail(f"chroma not ready after {READY_TIMEOUT_S}s:\n{_tail(log_path)}")
-            time.sleep(0.3)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """`chroma run` on a free port; yields (host, port)."""
+    root = tmp_path_factory.mktemp("chroma")
+    port = free_port()
+    process = _start_chroma(root / "data", port, root / "chroma.log")
+    try:
         yield "127.0.0.1", port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        _stop(process)
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
@@ -278,6 +291,67 @@ def test_ingest_and_search_on_chroma_server_and_postgres(server_settings, shared
         check_consistent(library, "kb", {ids["layout-parser-paper-fast.pdf"], ids["papermage.pdf"]})
     finally:
         library.close()
+
+
+def test_chroma_restart_is_ridden_out_and_a_dead_server_is_named(tmp_path):
+    """A query sent while Chroma restarts waits for it; one sent to a dead server fails clearly."""
+    import threading
+
+    import numpy as np
+
+    from scholargraph.errors import StoreError
+    from scholargraph.models import Chunk
+    from scholargraph.settings import StoreSettings
+    from scholargraph.store import VectorStore
+
+    port, data, log_path = free_port(), tmp_path / "chroma", tmp_path / "chroma.log"
+    process = _start_chroma(data, port, log_path)
+    restarted: list[subprocess.Popen] = []
+    try:
+        settings = StoreSettings(chroma_host="127.0.0.1", chroma_port=port, max_retries=4, backoff_s=0.5)
+        store = VectorStore(settings, tmp_path, "restart-model", 4)
+        vectors = np.eye(4, dtype=np.float32)[:3]
+        chunks = [Chunk("", "paper-a", i, f"passage {i}", "Body", 1, 1) for i in range(3)]
+        store.upsert_chunks("kb", "Paper A", chunks, vectors)
+        assert [h.text for h in store.query(vectors[1], 1, ["kb"])] == ["passage 1"]
+
+        _stop(process)
+        restart = threading.Thread(target=lambda: (time.sleep(1.0), restarted.append(_start_chroma(data, port, log_path))))
+        restart.start()
+        hits = store.query(vectors[2], 1, ["kb"])  # sent while the server is down: retried until it is back
+        restart.join()
+        assert [h.text for h in hits] == ["passage 2"]
+        assert store.query(vectors[0], 1, ["no-such-kb"]) == []  # a missing scope is empty, not an error
+
+        _stop(restarted.pop())
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=rf"127\.0\.0\.1:{port} did not answer after 5 tries"):
+            store.query(vectors[0], 1, ["kb"])
+        assert time.monotonic() - started < 30  # 0.5 + 1 + 2 + 4 s of back-off, then the error
+    finally:
+        for proc in [process, *restarted]:
+            if proc.poll() is None:
+                _stop(proc)
+
+
+def test_graph_database_that_never_answers_fails_in_bounded_time(postgres_server):
+    """A PostgreSQL address that accepts connections but never answers: a clear error, no hang."""
+    import socket
+
+    from scholargraph.errors import StoreError
+    from scholargraph.graph.database import PG_CONNECT_TIMEOUT_S
+    from scholargraph.graph.store import PaperGraph
+    from scholargraph.settings import GraphSettings
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=rf"graph database .*127\.0\.0\.1:{port}"):
+            PaperGraph(f"postgresql+psycopg://scholar:secret@127.0.0.1:{port}/library", GraphSettings())
+        elapsed = time.monotonic() - started
+    assert elapsed < PG_CONNECT_TIMEOUT_S * 3
 
 
 def test_two_processes_ingesting_different_files_at_once(server_settings, shared_data, baseline_edges):

@@ -99,6 +99,9 @@ class StoreSettings(BaseModel):
     chroma_host: str = Field("", description="Chroma server host; empty = embedded Chroma under the data dir.")
     chroma_port: int = Field(8000, description="Chroma server port.")
     chroma_ssl: bool = Field(False, description="Use https for the Chroma server.")
+    timeout_s: float = Field(60.0, gt=0, description="Seconds a Chroma server request may take before it is retried.")
+    max_retries: int = Field(3, ge=0, description="Retries of a Chroma server request that was refused, dropped or timed out.")
+    backoff_s: float = Field(0.5, ge=0, description="First retry delay for the Chroma server; doubles each retry.")
     collection_prefix: str = Field("sg", description="Prefix of every Chroma collection ScholarGraph owns.")
 
 

@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from scholargraph.chroma_server import connect
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
 from scholargraph.models import Chunk
@@ -87,10 +88,7 @@ class VectorStore:
             if settings.chroma_host:
                 self.location = f"chroma server {settings.chroma_host}:{settings.chroma_port}"
                 self.in_process = False
-                self.client = chromadb.HttpClient(
-                    host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
-                    settings=chroma_settings,
-                )
+                self.client = connect(settings, chroma_settings)
             else:
                 path = Path(data_dir) / "chroma"
                 path.mkdir(parents=True, exist_ok=True)
@@ -102,6 +100,8 @@ class VectorStore:
                 metadata={"model": model, "dimension": dimension, "kind": "papers"}, embedding_function=None,
             )
             self.max_batch = int(self.client.get_max_batch_size())
+        except StoreError:
+            raise
         except Exception as exc:  # chromadb raises many types; say where it failed
             raise StoreError(f"cannot open the vector store ({self._where(settings, data_dir)}): {exc}") from exc
 
@@ -124,9 +124,11 @@ class VectorStore:
                     metadata={"model": self.model, "dimension": self.dimension, "kind": "chunks", "scope": scope},
                 )
             else:
+                from chromadb.errors import NotFoundError
+
                 try:
                     col = self.client.get_collection(name, embedding_function=None)
-                except Exception:
+                except NotFoundError:
                     return None
             self._collections[scope] = col
             return col
@@ -200,11 +202,13 @@ class VectorStore:
         self.papers.delete(ids=[paper_id])
 
     def delete_scope(self, scope: str) -> None:
+        from chromadb.errors import NotFoundError
+
         with self._lock:
             self._collections.pop(scope, None)
             try:
                 self.client.delete_collection(chunks_collection_name(self.prefix, self.model, self.dimension, scope))
-            except Exception:  # already gone
+            except NotFoundError:  # already gone
                 pass
 
     # -- reads ----------------------------------------------------------------------------

@@ -41,6 +41,9 @@ def batched(items: Iterable[Any], size: int = IN_BATCH) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+PG_CONNECT_TIMEOUT_S = 10
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get their folder, WAL, foreign keys and a busy timeout."""
     try:
@@ -51,8 +54,11 @@ def make_engine(url: str) -> Engine:
             "set graph.database_url like 'sqlite:////path/graph.sqlite' or 'postgresql+psycopg://...'"
         ) from exc
     if parsed.get_backend_name() != "sqlite":
+        # A server that accepts but never answers would otherwise hold an ingest or a chat forever.
+        connect_args = ({"connect_timeout": PG_CONNECT_TIMEOUT_S}
+                        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query else {})
         try:
-            return create_engine(parsed, pool_pre_ping=True)
+            return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
         except (SQLAlchemyError, ImportError) as exc:
             raise StoreError(
                 f"graph database {redact(url)}: cannot open ({exc}); is its driver installed "
