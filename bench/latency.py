@@ -34,6 +34,7 @@ from machine import machine, peak_rss_mib  # noqa: E402
 
 from scholargraph.library import Library  # noqa: E402
 from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa: E402
+from scholargraph.packed_vectors import PackedVectors  # noqa: E402
 from scholargraph.retrieval.expand import expand  # noqa: E402
 from scholargraph.retrieval.search import NEAR_POOL  # noqa: E402
 from scholargraph.settings import Settings  # noqa: E402
@@ -79,7 +80,7 @@ def build(library: Library, n_papers: int, rng: np.random.Generator, pyrng: rand
         mean = vectors.mean(axis=0)
         library.store.upsert_paper_vector(pid, paper.title, mean / np.linalg.norm(mean))
         similar = [(f"p{j:06d}", 0.8) for j in pyrng.sample(range(p), min(3, p))] if p else []
-        library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar)
+        library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar, PackedVectors.pack(library.store.key, vectors))
 
 
 def time_queries(library: Library, queries: np.ndarray) -> dict:

@@ -261,3 +261,22 @@ def test_keyword_search_follows_ingest_and_delete(tmp_path, settings):
     library.delete(b, "kb")
     assert keyword_papers("zymurgy") == set()
     library.close()
+
+
+def test_the_graph_keeps_each_papers_chunk_vectors_until_the_paper_leaves(tmp_path, shared_data, settings):
+    """Graph expansion scores neighbours from these rows: they must match the store, and go with the paper."""
+    import numpy as np
+
+    library = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+    pid = library.ingest([source], scope="a").paper_ids[str(source)]
+    library.ingest([source], scope="b")  # copied, not re-embedded: the row stays as it was
+    packed = library.graph.packed_vectors([pid], library.store.key)[pid]
+    stored = library.store.paper_chunks(pid, "b", with_vectors=True)
+    assert packed.count == len(stored["ids"]) > 0 and packed.dimension == library.store.dimension
+    expected = stored["embeddings"] / np.linalg.norm(stored["embeddings"], axis=1, keepdims=True)
+    assert np.allclose(packed.matrix(), expected, atol=2e-3)  # row i is chunk i
+    assert library.graph.packed_vectors([pid], "another-model") == {}
+    assert library.delete(pid, "a") and library.graph.packed_vectors([pid], library.store.key)
+    assert library.delete(pid, "b") and library.graph.packed_vectors([pid], library.store.key) == {}
+    library.close()

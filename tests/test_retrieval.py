@@ -68,23 +68,36 @@ def test_neighbour_passages_are_the_same_scored_in_process_or_by_a_chroma_server
     assert fetched[papers[0]].id == best
 
 
-def test_neighbour_passages_near_the_question_are_reused_and_match_exact_scoring(full_library, monkeypatch):
+def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scoring(full_library, monkeypatch):
+    """Three ways to a neighbour's best passage agree: the vector store's exact scoring, the float16
+    vectors the graph keeps, and the passages nearest the question that the search fetched anyway."""
     from scholargraph.retrieval.expand import expand
 
-    store = full_library.store
+    store, graph = full_library.store, full_library.graph
     qvec = full_library.embedder.embed_queries(["toolkits that parse the layout of scientific PDFs"])[0]
     near = store.query(qvec, 50, ["lib"])
     hit_papers = list(dict.fromkeys(h.paper_id for h in near[:3]))
     weights = full_library.settings.retrieval.edge_weights
-    exact = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
-    scored: list[str] = []
-    real = store.best_chunks
-    monkeypatch.setattr(store, "best_chunks", lambda q, ids: scored.extend(ids) or real(q, ids))
+    packed_reads, store_scored = [], []
+    real_packed, real_best = graph.packed_vectors, store.best_chunks
+    monkeypatch.setattr(graph, "packed_vectors", lambda ids, model: packed_reads.extend(ids) or real_packed(ids, model))
+    monkeypatch.setattr(store, "best_chunks", lambda q, ids: store_scored.extend(ids) or real_best(q, ids))
+
+    from_graph = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
+    assert from_graph and packed_reads and not store_scored  # every paper has its vectors in the graph
+    with monkeypatch.context() as m:  # the reference: the store scores every chunk exactly
+        m.setattr(graph, "packed_vectors", lambda ids, model: {})
+        exact = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
+    assert store_scored
+    packed_reads.clear()
+    store_scored.clear()
     pooled = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights, near)
-    assert [(n.paper_id, n.text) for n in pooled] == [(n.paper_id, n.text) for n in exact]
-    assert [n.score for n in pooled] == pytest.approx([n.score for n in exact], abs=1e-4)
+
+    for found in (from_graph, pooled):
+        assert [(n.paper_id, n.text) for n in found] == [(n.paper_id, n.text) for n in exact]
+        assert [n.score for n in found] == pytest.approx([n.score for n in exact], abs=2e-3)  # float16
     in_pool = {h.paper_id for h in near} & {n.paper_id for n in exact}
-    assert in_pool and not in_pool & set(scored)  # those were never scored again
+    assert in_pool and not in_pool & set(packed_reads) and not store_scored  # those were never scored again
 
 
 def test_neighbours_are_labelled_in_the_context_pack(full_library):

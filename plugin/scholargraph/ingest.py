@@ -23,6 +23,7 @@ from scholargraph.chunking import chunk_paper, count_tokens, embedding_text
 from scholargraph.errors import ParseError, ScholarGraphError
 from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.models import Chunk, Paper
+from scholargraph.packed_vectors import PackedVectors
 from scholargraph.parsing import SUPPORTED_SUFFIXES
 from scholargraph.settings import ParsingSettings
 
@@ -100,6 +101,14 @@ def _parse_job(path: str, settings: ParsingSettings) -> tuple[Paper | None, str 
     except Exception as exc:  # a parser bug must still name the file
         reason = " ".join(str(exc).split()) or type(exc).__name__
         return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start
+
+
+def _packed(model_key: str, chunks: list[Chunk], vectors: np.ndarray) -> PackedVectors | None:
+    """The chunk vectors in chunk-index order, for the graph (None if the indexes have gaps)."""
+    order = sorted(range(len(chunks)), key=lambda i: chunks[i].index)
+    if [chunks[i].index for i in order] != list(range(len(chunks))):
+        return None
+    return PackedVectors.pack(model_key, np.asarray(vectors)[order])
 
 
 class Ingestor:
@@ -261,7 +270,7 @@ class Ingestor:
             similar = self._similar(paper.id, paper_vector)
             t2 = time.perf_counter()
             report.seconds["store"] += t2 - t1
-            lib.graph.add_paper(paper, scope, len(chunks), similar)
+            lib.graph.add_paper(paper, scope, len(chunks), similar, _packed(lib.store.key, chunks, vectors))
             report.seconds["graph"] += time.perf_counter() - t2
         except BaseException:
             self._rollback(paper.id, written)

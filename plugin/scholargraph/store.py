@@ -81,6 +81,7 @@ class VectorStore:
         self.prefix = settings.collection_prefix
         self.model = model
         self.dimension = dimension
+        self.key = model_key(model, dimension)  # names this model's rows elsewhere (graph chunk vectors)
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -319,11 +320,14 @@ class VectorStore:
             pid = cid.rsplit(":", 2)[1]
             if pid not in best or score > best[pid][1]:
                 best[pid] = (cid, score)
-        score_of = {cid: score for cid, score in best.values()}
+        return self.passages({cid: score for cid, score in best.values()})
+
+    def passages(self, scored: dict[str, float]) -> dict[str, ChunkHit]:
+        """The passages of some chunks, by paper, each with the score it was given."""
         hits: dict[str, ChunkHit] = {}
-        for got in self._get_by_ids(list(score_of), ["documents", "metadatas"]):
+        for got in self._get_by_ids(list(scored), ["documents", "metadatas"]):
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                hits[meta["paper_id"]] = self._hit(cid, doc, meta, score_of[cid])
+                hits[meta["paper_id"]] = self._hit(cid, doc, meta, scored[cid])
         return hits
 
     def _score_by_fetch(self, qvec: np.ndarray, ids: list[str]) -> Iterable[tuple[str, float]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    LargeBinary,
     Column,
     DateTime,
     Float,
@@ -134,4 +135,17 @@ edges = Table(
     PrimaryKeyConstraint("source", "target", "kind"),
     CheckConstraint(f"kind IN ({', '.join(repr(k) for k in EDGE_KINDS)})", name="kind"),
     Index("ix_edges_target_kind", "target", "kind"),
+)
+
+# Each paper's chunk vectors, float16, one row per embedding model (packed_vectors.py says why).
+# Scope-free like the paper: every scope holds the same chunks in the same order.
+chunk_vectors = Table(
+    "chunk_vectors",
+    metadata,
+    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("model", String(255), nullable=False),
+    Column("dimension", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("paper_id", "model"),
 )

@@ -23,6 +23,7 @@ from scholargraph.graph.keys import normalise_author
 from scholargraph.graph.schema import (
     EDGE_KINDS,
     authors,
+    chunk_vectors,
     edges,
     metadata,
     paper_authors,
@@ -32,6 +33,7 @@ from scholargraph.graph.schema import (
     papers,
 )
 from scholargraph.models import Paper
+from scholargraph.packed_vectors import PackedVectors
 from scholargraph.settings import GraphSettings
 
 
@@ -92,9 +94,10 @@ class PaperGraph:
 
     # -- writes ---------------------------------------------------------------------------
     def add_paper(
-        self, paper: Paper, scope: str, n_chunks: int, similar: Sequence[tuple[str, float]] = ()
+        self, paper: Paper, scope: str, n_chunks: int, similar: Sequence[tuple[str, float]] = (),
+        vectors: PackedVectors | None = None,
     ) -> None:
-        """Store a paper with its authors, references and edges, and put it in ``scope``.
+        """Store a paper with its authors, references, edges and chunk vectors, and put it in ``scope``.
 
         Its references are resolved against the library, and earlier papers' references to
         it are resolved now, so ingest order does not matter. A paper already stored (same
@@ -104,7 +107,10 @@ class PaperGraph:
         keys = resolve.paper_keys(paper)
         with self.db.write(f"adding paper {paper.id}") as conn:
             now = _now()
-            if not self._insert_paper(conn, paper, keys, now):
+            inserted = self._insert_paper(conn, paper, keys, now)
+            if vectors is not None:  # also for a paper stored before these rows existed
+                self._put_vectors(conn, paper.id, vectors)
+            if not inserted:
                 self._put_scope(conn, paper.id, scope, paper.source, n_chunks, now)
                 return
             self._link_authors(conn, paper)
@@ -114,6 +120,23 @@ class PaperGraph:
             self._link_shared_authors(conn, paper.id)
             self._write_similar(conn, paper.id, similar)
             self._put_scope(conn, paper.id, scope, paper.source, n_chunks, now)
+
+    def packed_vectors(self, paper_ids: Sequence[str], model: str) -> dict[str, PackedVectors]:
+        """The chunk vectors of those papers embedded by ``model`` (papers without a row are left out)."""
+        cv = chunk_vectors
+        out: dict[str, PackedVectors] = {}
+        with self.db.read("reading chunk vectors") as conn:
+            for chunk in batched(dict.fromkeys(paper_ids)):
+                query = select(cv.c.paper_id, cv.c.dimension, cv.c.count, cv.c.data).where(
+                    cv.c.model == model, cv.c.paper_id.in_(chunk))
+                for paper_id, dimension, count, data in conn.execute(query):
+                    out[paper_id] = PackedVectors(model, dimension, count, bytes(data))
+        return out
+
+    def _put_vectors(self, conn: Connection, paper_id: str, vectors: PackedVectors) -> None:
+        row = {"paper_id": paper_id, "model": vectors.model, "dimension": vectors.dimension,
+               "count": vectors.count, "data": vectors.data}
+        upsert(conn, chunk_vectors, row, ["paper_id", "model"])
 
     def add_scope(self, paper_id: str, scope: str, source: str, n_chunks: int) -> None:
         """Put a stored paper into one more scope (or refresh its chunk count there)."""
@@ -497,6 +520,7 @@ class PaperGraph:
             conn.execute(delete(pa).where(pa.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_sources).where(paper_sources.c.paper_id.in_(chunk)))
+            conn.execute(delete(chunk_vectors).where(chunk_vectors.c.paper_id.in_(chunk)))
             conn.execute(delete(papers).where(papers.c.id.in_(chunk)))
         for chunk in batched(author_ids):
             linked = exists().where(pa.c.author_id == authors.c.id)

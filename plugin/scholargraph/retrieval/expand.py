@@ -3,8 +3,9 @@ or share an author; each neighbour ranked by its relation's weight and its own b
 
 A neighbour's best passage often sits among the passages nearest the question, which the search
 fetched anyway (``near``). Any of its chunks there means its best chunk is there too, since
-``near`` is the library's top. Only the other shortlisted neighbours get their chunks scored,
-exactly, by the store (see ``VectorStore.best_chunks``).
+``near`` is the library's top. The other shortlisted neighbours get their chunks scored from the
+vectors the graph keeps beside each paper (``packed_vectors``), or by the vector store for papers
+stored before the graph kept them (``VectorStore.best_chunks``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,22 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     return sorted(score, key=score.get, reverse=True)[:size]
 
 
+def _best_by_packed(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
+    """Each paper's best passage, scored from the chunk vectors the graph keeps beside it.
+
+    One indexed read and a matrix product, whether Chroma is embedded or a server; a paper
+    whose row is missing or out of step with its chunk count is left to the vector store.
+    """
+    packed = library.graph.packed_vectors(list(chunk_ids), library.store.key)
+    scored: dict[str, float] = {}
+    for pid, vectors in packed.items():
+        cids = chunk_ids[pid]
+        if len(cids) == vectors.count:
+            index, score = vectors.best(qvec)
+            scored[cids[index]] = score
+    return library.store.passages(scored) if scored else {}
+
+
 def expand(
     library,
     qvec: np.ndarray,
@@ -67,7 +84,11 @@ def expand(
             best[hit.paper_id] = hit
     rest = [pid for pid in ids if pid not in best]
     if rest:
-        best.update(library.store.best_chunks(qvec, library.graph.chunk_ids(rest, scopes)))
+        chunk_ids = library.graph.chunk_ids(rest, scopes)
+        best.update(_best_by_packed(library, qvec, chunk_ids))
+        unpacked = {pid: cids for pid, cids in chunk_ids.items() if pid not in best}
+        if unpacked:  # papers stored before the graph kept their vectors
+            best.update(library.store.best_chunks(qvec, unpacked))
     meta = library.graph.papers_by_ids(ids + hit_papers, scopes)
     scored: list[Neighbour] = []
     for item in found:
