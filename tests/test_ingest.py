@@ -280,3 +280,38 @@ def test_the_graph_keeps_each_papers_chunk_vectors_until_the_paper_leaves(tmp_pa
     assert library.delete(pid, "a") and library.graph.packed_vectors([pid], library.store.key)
     assert library.delete(pid, "b") and library.graph.packed_vectors([pid], library.store.key) == {}
     library.close()
+
+
+def test_upgrade_gives_papers_from_an_older_version_their_chunk_vectors(tmp_path, shared_data):
+    """A library made before the graph kept chunk vectors: `scholargraph upgrade` fills them in from
+    Chroma, without re-embedding, and graph expansion then finds the same neighbours."""
+    import numpy as np
+    from sqlalchemy import delete as sql_delete
+
+    from scholargraph.graph.schema import chunk_vectors
+    from scholargraph.settings import Settings
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "d")]
+    files = [shared_data / "papers" / f for f in ("papermage.pdf", "layout-parser-paper-fast.pdf")]
+    assert runner.invoke(app, data + ["ingest", *map(str, files), "--kb", "kb"]).exit_code == 0
+    library = Library(Settings(data_dir=tmp_path / "d"))
+    key = library.store.key
+    ids = sorted(p["id"] for p in library.papers())
+    before = {pid: v.matrix() for pid, v in library.graph.packed_vectors(ids, key).items()}
+    question = "PaperMage toolkit for visually-rich scientific documents"
+    expected = [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours]
+    assert expected and sorted(before) == ids
+    with library.graph.db.write("forgetting chunk vectors, as an older version had none") as conn:
+        conn.execute(sql_delete(chunk_vectors))
+    assert library.graph.papers_without_vectors(key) == ids
+    library.close()
+
+    first = runner.invoke(app, data + ["upgrade"])
+    assert first.exit_code == 0 and "upgraded 2 paper(s)" in first.output
+    assert "nothing to upgrade" in runner.invoke(app, data + ["upgrade"]).output
+    library = Library(Settings(data_dir=tmp_path / "d"))
+    after = library.graph.packed_vectors(ids, key)
+    assert all(np.allclose(after[pid].matrix(), before[pid], atol=2e-3) for pid in ids)
+    assert [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours] == expected
+    library.close()

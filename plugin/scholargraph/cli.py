@@ -198,6 +198,17 @@ def delete(
 
 
 @app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Bring a library made by an older ScholarGraph up to date (nothing is re-embedded); safe to rerun."""
+    try:
+        changed = _library(ctx).upgrade()
+    except ScholarGraphError as exc:
+        _fail(exc)
+    err.print(f"upgraded {changed} paper(s): chunk vectors kept in the graph for graph expansion"
+              if changed else "nothing to upgrade")
+
+
+@app.command()
 def stats(
     ctx: typer.Context,
     kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: all."),

@@ -15,6 +15,7 @@ from scholargraph.embedding.base import Embedder
 from scholargraph.embedding.factory import make_embedder
 from scholargraph.graph import PaperGraph
 from scholargraph.ingest import IngestEvent, Ingestor, IngestReport
+from scholargraph.packed_vectors import PackedVectors
 from scholargraph.settings import Settings
 from scholargraph.store import VectorStore
 
@@ -54,6 +55,23 @@ class Library:
     def add_parsed(self, papers: list, scope: str = "default") -> IngestReport:
         """Store already-parsed papers (e.g. from an external loader or an evaluation set)."""
         return Ingestor(self).add_parsed(papers, scope=scope)
+
+    def upgrade(self) -> int:
+        """Bring papers stored by an older version up to date; returns how many were changed.
+
+        Graph expansion scores neighbours from the chunk vectors the graph keeps
+        (``packed_vectors``); papers stored before that are given their row from the vectors
+        already in Chroma, so nothing is re-parsed or re-embedded. Safe to run again.
+        """
+        changed = 0
+        for paper_id in self.graph.papers_without_vectors(self.store.key):
+            got = self.store.paper_chunks(paper_id, with_vectors=True)
+            indexes = [int(m["index"]) for m in got["metadatas"]]
+            if not indexes or indexes != list(range(len(indexes))):
+                continue  # no chunks of this model, or gaps: the store keeps scoring it
+            self.graph.put_vectors(paper_id, PackedVectors.pack(self.store.key, got["embeddings"]))
+            changed += 1
+        return changed
 
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""

@@ -133,6 +133,19 @@ class PaperGraph:
                     out[paper_id] = PackedVectors(model, dimension, count, bytes(data))
         return out
 
+    def papers_without_vectors(self, model: str) -> list[str]:
+        """Papers with no chunk-vector row for ``model`` (stored by an older version, or another model)."""
+        cv = chunk_vectors
+        has_row = exists().where(cv.c.paper_id == papers.c.id, cv.c.model == model)
+        with self.db.read("listing papers without chunk vectors") as conn:
+            return list(conn.scalars(select(papers.c.id).where(~has_row).order_by(papers.c.id)))
+
+    def put_vectors(self, paper_id: str, vectors: PackedVectors) -> None:
+        """Store (or replace) a stored paper's chunk vectors for one model."""
+        with self.db.write(f"storing chunk vectors of paper {paper_id}") as conn:
+            self._require(conn, paper_id)
+            self._put_vectors(conn, paper_id, vectors)
+
     def _put_vectors(self, conn: Connection, paper_id: str, vectors: PackedVectors) -> None:
         row = {"paper_id": paper_id, "model": vectors.model, "dimension": vectors.dimension,
                "count": vectors.count, "data": vectors.data}
