@@ -78,9 +78,11 @@ def build(library: Library, n_papers: int, rng: np.random.Generator, pyrng: rand
         chunks = [Chunk("", pid, i, f"chunk {i} of paper {p}", "Body", 1, 1) for i in range(CHUNKS_PER_PAPER)]
         library.store.upsert_chunks(SCOPE, paper.title, chunks, vectors)
         mean = vectors.mean(axis=0)
-        library.store.upsert_paper_vector(pid, paper.title, mean / np.linalg.norm(mean))
+        paper_vector = mean / np.linalg.norm(mean)
+        library.store.upsert_paper_vector(pid, paper.title, paper_vector)
         similar = [(f"p{j:06d}", 0.8) for j in pyrng.sample(range(p), min(3, p))] if p else []
-        library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar, PackedVectors.pack(library.store.key, vectors))
+        library.graph.add_paper(paper, SCOPE, CHUNKS_PER_PAPER, similar,
+                                PackedVectors.pack(library.store.key, paper_vector, vectors))
 
 
 def time_queries(library: Library, queries: np.ndarray) -> dict:

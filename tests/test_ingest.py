@@ -263,7 +263,7 @@ def test_keyword_search_follows_ingest_and_delete(tmp_path, settings):
     library.close()
 
 
-def test_the_graph_keeps_each_papers_chunk_vectors_until_the_paper_leaves(tmp_path, shared_data, settings):
+def test_the_graph_keeps_each_papers_vectors_until_the_paper_leaves(tmp_path, shared_data, settings):
     """Graph expansion scores neighbours from these rows: they must match the store, and go with the paper."""
     import numpy as np
 
@@ -275,20 +275,23 @@ def test_the_graph_keeps_each_papers_chunk_vectors_until_the_paper_leaves(tmp_pa
     stored = library.store.paper_chunks(pid, "b", with_vectors=True)
     assert packed.count == len(stored["ids"]) > 0 and packed.dimension == library.store.dimension
     expected = stored["embeddings"] / np.linalg.norm(stored["embeddings"], axis=1, keepdims=True)
-    assert np.allclose(packed.matrix(), expected, atol=2e-3)  # row i is chunk i
+    assert np.allclose(packed.chunk_matrix(), expected, atol=2e-3)  # row i is chunk i
+    paper_vector = library.store.paper_vector(pid)
+    assert np.allclose(packed.paper_vector(), paper_vector / np.linalg.norm(paper_vector), atol=2e-3)
+    assert np.allclose(library.graph.paper_vectors([pid], library.store.key)[pid], packed.paper_vector())
     assert library.graph.packed_vectors([pid], "another-model") == {}
     assert library.delete(pid, "a") and library.graph.packed_vectors([pid], library.store.key)
     assert library.delete(pid, "b") and library.graph.packed_vectors([pid], library.store.key) == {}
     library.close()
 
 
-def test_upgrade_gives_papers_from_an_older_version_their_chunk_vectors(tmp_path, shared_data):
-    """A library made before the graph kept chunk vectors: `scholargraph upgrade` fills them in from
+def test_upgrade_gives_papers_from_an_older_version_their_graph_vectors(tmp_path, shared_data):
+    """A library made before the graph kept vectors: `scholargraph upgrade` fills them in from
     Chroma, without re-embedding, and graph expansion then finds the same neighbours."""
     import numpy as np
     from sqlalchemy import delete as sql_delete
 
-    from scholargraph.graph.schema import chunk_vectors
+    from scholargraph.graph.schema import paper_vectors
     from scholargraph.settings import Settings
 
     runner = CliRunner()
@@ -298,12 +301,12 @@ def test_upgrade_gives_papers_from_an_older_version_their_chunk_vectors(tmp_path
     library = Library(Settings(data_dir=tmp_path / "d"))
     key = library.store.key
     ids = sorted(p["id"] for p in library.papers())
-    before = {pid: v.matrix() for pid, v in library.graph.packed_vectors(ids, key).items()}
+    before = library.graph.packed_vectors(ids, key)
     question = "PaperMage toolkit for visually-rich scientific documents"
     expected = [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours]
     assert expected and sorted(before) == ids
-    with library.graph.db.write("forgetting chunk vectors, as an older version had none") as conn:
-        conn.execute(sql_delete(chunk_vectors))
+    with library.graph.db.write("forgetting paper vectors, as an older version had none") as conn:
+        conn.execute(sql_delete(paper_vectors))
     assert library.graph.papers_without_vectors(key) == ids
     library.close()
 
@@ -312,6 +315,9 @@ def test_upgrade_gives_papers_from_an_older_version_their_chunk_vectors(tmp_path
     assert "nothing to upgrade" in runner.invoke(app, data + ["upgrade"]).output
     library = Library(Settings(data_dir=tmp_path / "d"))
     after = library.graph.packed_vectors(ids, key)
-    assert all(np.allclose(after[pid].matrix(), before[pid], atol=2e-3) for pid in ids)
+    for pid in ids:
+        assert after[pid].count == before[pid].count
+        assert np.allclose(after[pid].chunk_matrix(), before[pid].chunk_matrix(), atol=2e-3)
+        assert np.allclose(after[pid].paper_vector(), before[pid].paper_vector(), atol=2e-3)
     assert [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours] == expected
     library.close()

@@ -100,6 +100,25 @@ def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scor
     assert in_pool and not in_pool & set(packed_reads) and not store_scored  # those were never scored again
 
 
+def test_neighbour_shortlist_from_the_graph_vectors_matches_chroma(full_library, monkeypatch):
+    """The shortlist ranks a hit's neighbours by the paper vectors the graph keeps; Chroma's
+    papers collection (the path for papers stored by older versions) ranks them the same."""
+    from scholargraph.retrieval.expand import _shortlist
+
+    qvec = full_library.embedder.embed_queries(["toolkits that parse the layout of scientific PDFs"])[0]
+    hit = paper_id_by_file(full_library, "papermage.pdf")
+    found = full_library.graph.neighbours([hit], ["lib"], hops=2)
+    weights = full_library.settings.retrieval.edge_weights
+    assert len({n["paper_id"] for n in found}) > 3
+    asked = []
+    real = full_library.store.paper_similarities
+    monkeypatch.setattr(full_library.store, "paper_similarities", lambda q, ids: asked.extend(ids) or real(q, ids))
+    from_graph = _shortlist(full_library, qvec, found, 3, weights)
+    assert len(from_graph) == 3 and not asked
+    monkeypatch.setattr(full_library.graph, "paper_vectors", lambda ids, model: {})
+    assert _shortlist(full_library, qvec, found, 3, weights) == from_graph and asked
+
+
 def test_neighbours_are_labelled_in_the_context_pack(full_library):
     pack = full_library.context("PaperMage unified toolkit for scientific documents", ["lib"], k=2, hops=1)
     assert pack.sources[0].title.startswith("PaperMage")

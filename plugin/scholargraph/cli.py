@@ -204,7 +204,7 @@ def upgrade(ctx: typer.Context) -> None:
         changed = _library(ctx).upgrade()
     except ScholarGraphError as exc:
         _fail(exc)
-    err.print(f"upgraded {changed} paper(s): chunk vectors kept in the graph for graph expansion"
+    err.print(f"upgraded {changed} paper(s): their vectors are now kept in the graph for graph expansion"
               if changed else "nothing to upgrade")
 
 

@@ -103,12 +103,12 @@ def _parse_job(path: str, settings: ParsingSettings) -> tuple[Paper | None, str 
         return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start
 
 
-def _packed(model_key: str, chunks: list[Chunk], vectors: np.ndarray) -> PackedVectors | None:
-    """The chunk vectors in chunk-index order, for the graph (None if the indexes have gaps)."""
+def _packed(model_key: str, paper_vector: np.ndarray, chunks: list[Chunk], vectors: np.ndarray) -> PackedVectors | None:
+    """The paper's vectors for the graph, chunks in index order (None if the indexes have gaps)."""
     order = sorted(range(len(chunks)), key=lambda i: chunks[i].index)
     if [chunks[i].index for i in order] != list(range(len(chunks))):
         return None
-    return PackedVectors.pack(model_key, np.asarray(vectors)[order])
+    return PackedVectors.pack(model_key, paper_vector, np.asarray(vectors)[order])
 
 
 class Ingestor:
@@ -270,7 +270,7 @@ class Ingestor:
             similar = self._similar(paper.id, paper_vector)
             t2 = time.perf_counter()
             report.seconds["store"] += t2 - t1
-            lib.graph.add_paper(paper, scope, len(chunks), similar, _packed(lib.store.key, chunks, vectors))
+            lib.graph.add_paper(paper, scope, len(chunks), similar, _packed(lib.store.key, paper_vector, chunks, vectors))
             report.seconds["graph"] += time.perf_counter() - t2
         except BaseException:
             self._rollback(paper.id, written)

@@ -59,17 +59,18 @@ class Library:
     def upgrade(self) -> int:
         """Bring papers stored by an older version up to date; returns how many were changed.
 
-        Graph expansion scores neighbours from the chunk vectors the graph keeps
+        Graph expansion ranks and scores neighbours from the vectors the graph keeps
         (``packed_vectors``); papers stored before that are given their row from the vectors
         already in Chroma, so nothing is re-parsed or re-embedded. Safe to run again.
         """
         changed = 0
         for paper_id in self.graph.papers_without_vectors(self.store.key):
+            paper_vector = self.store.paper_vector(paper_id)
             got = self.store.paper_chunks(paper_id, with_vectors=True)
             indexes = [int(m["index"]) for m in got["metadatas"]]
-            if not indexes or indexes != list(range(len(indexes))):
-                continue  # no chunks of this model, or gaps: the store keeps scoring it
-            self.graph.put_vectors(paper_id, PackedVectors.pack(self.store.key, got["embeddings"]))
+            if paper_vector is None or not indexes or indexes != list(range(len(indexes))):
+                continue  # nothing of this model, or gaps: Chroma keeps serving it
+            self.graph.put_vectors(paper_id, PackedVectors.pack(self.store.key, paper_vector, got["embeddings"]))
             changed += 1
         return changed
 

@@ -137,15 +137,17 @@ edges = Table(
     Index("ix_edges_target_kind", "target", "kind"),
 )
 
-# Each paper's chunk vectors, float16, one row per embedding model (packed_vectors.py says why).
-# Scope-free like the paper: every scope holds the same chunks in the same order.
-chunk_vectors = Table(
-    "chunk_vectors",
+# Each paper's own vector and its chunks' vectors, float16, one row per embedding model
+# (packed_vectors.py says why). Scope-free like the paper: every scope holds the same chunks in the
+# same order.
+paper_vectors = Table(
+    "paper_vectors",
     metadata,
     Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
     Column("model", String(255), nullable=False),
     Column("dimension", Integer, nullable=False),
     Column("count", Integer, nullable=False),
-    Column("data", LargeBinary, nullable=False),
+    Column("paper", LargeBinary, nullable=False),
+    Column("chunks", LargeBinary, nullable=False),
     PrimaryKeyConstraint("paper_id", "model"),
 )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, delete, exists, func, literal, or_, select, true, update
 
 from scholargraph.errors import StoreError
@@ -23,17 +24,17 @@ from scholargraph.graph.keys import normalise_author
 from scholargraph.graph.schema import (
     EDGE_KINDS,
     authors,
-    chunk_vectors,
     edges,
     metadata,
     paper_authors,
     paper_references,
     paper_scopes,
     paper_sources,
+    paper_vectors,
     papers,
 )
 from scholargraph.models import Paper
-from scholargraph.packed_vectors import PackedVectors
+from scholargraph.packed_vectors import PackedVectors, from_f16
 from scholargraph.settings import GraphSettings
 
 
@@ -97,7 +98,7 @@ class PaperGraph:
         self, paper: Paper, scope: str, n_chunks: int, similar: Sequence[tuple[str, float]] = (),
         vectors: PackedVectors | None = None,
     ) -> None:
-        """Store a paper with its authors, references, edges and chunk vectors, and put it in ``scope``.
+        """Store a paper with its authors, references, edges and vectors, and put it in ``scope``.
 
         Its references are resolved against the library, and earlier papers' references to
         it are resolved now, so ingest order does not matter. A paper already stored (same
@@ -122,34 +123,46 @@ class PaperGraph:
             self._put_scope(conn, paper.id, scope, paper.source, n_chunks, now)
 
     def packed_vectors(self, paper_ids: Sequence[str], model: str) -> dict[str, PackedVectors]:
-        """The chunk vectors of those papers embedded by ``model`` (papers without a row are left out)."""
-        cv = chunk_vectors
+        """The vectors of those papers embedded by ``model`` (papers without a row are left out)."""
+        pv = paper_vectors
         out: dict[str, PackedVectors] = {}
-        with self.db.read("reading chunk vectors") as conn:
+        with self.db.read("reading paper vectors") as conn:
             for chunk in batched(dict.fromkeys(paper_ids)):
-                query = select(cv.c.paper_id, cv.c.dimension, cv.c.count, cv.c.data).where(
-                    cv.c.model == model, cv.c.paper_id.in_(chunk))
-                for paper_id, dimension, count, data in conn.execute(query):
-                    out[paper_id] = PackedVectors(model, dimension, count, bytes(data))
+                query = select(pv.c.paper_id, pv.c.dimension, pv.c.count, pv.c.paper, pv.c.chunks).where(
+                    pv.c.model == model, pv.c.paper_id.in_(chunk))
+                for paper_id, dimension, count, paper, chunks in conn.execute(query):
+                    out[paper_id] = PackedVectors(model, dimension, count, bytes(paper), bytes(chunks))
+        return out
+
+    def paper_vectors(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        """Just the papers' own vectors (not their chunks'), for ranking many papers cheaply."""
+        pv = paper_vectors
+        out: dict[str, np.ndarray] = {}
+        with self.db.read("reading paper vectors") as conn:
+            for chunk in batched(dict.fromkeys(paper_ids)):
+                query = select(pv.c.paper_id, pv.c.dimension, pv.c.paper).where(
+                    pv.c.model == model, pv.c.paper_id.in_(chunk))
+                for paper_id, dimension, paper in conn.execute(query):
+                    out[paper_id] = from_f16(bytes(paper), 1, dimension)[0]
         return out
 
     def papers_without_vectors(self, model: str) -> list[str]:
-        """Papers with no chunk-vector row for ``model`` (stored by an older version, or another model)."""
-        cv = chunk_vectors
-        has_row = exists().where(cv.c.paper_id == papers.c.id, cv.c.model == model)
-        with self.db.read("listing papers without chunk vectors") as conn:
+        """Papers with no vectors row for ``model`` (stored by an older version, or another model)."""
+        pv = paper_vectors
+        has_row = exists().where(pv.c.paper_id == papers.c.id, pv.c.model == model)
+        with self.db.read("listing papers without vectors") as conn:
             return list(conn.scalars(select(papers.c.id).where(~has_row).order_by(papers.c.id)))
 
     def put_vectors(self, paper_id: str, vectors: PackedVectors) -> None:
-        """Store (or replace) a stored paper's chunk vectors for one model."""
-        with self.db.write(f"storing chunk vectors of paper {paper_id}") as conn:
+        """Store (or replace) a stored paper's vectors for one model."""
+        with self.db.write(f"storing the vectors of paper {paper_id}") as conn:
             self._require(conn, paper_id)
             self._put_vectors(conn, paper_id, vectors)
 
     def _put_vectors(self, conn: Connection, paper_id: str, vectors: PackedVectors) -> None:
         row = {"paper_id": paper_id, "model": vectors.model, "dimension": vectors.dimension,
-               "count": vectors.count, "data": vectors.data}
-        upsert(conn, chunk_vectors, row, ["paper_id", "model"])
+               "count": vectors.count, "paper": vectors.paper, "chunks": vectors.chunks}
+        upsert(conn, paper_vectors, row, ["paper_id", "model"])
 
     def add_scope(self, paper_id: str, scope: str, source: str, n_chunks: int) -> None:
         """Put a stored paper into one more scope (or refresh its chunk count there)."""
@@ -533,7 +546,7 @@ class PaperGraph:
             conn.execute(delete(pa).where(pa.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_sources).where(paper_sources.c.paper_id.in_(chunk)))
-            conn.execute(delete(chunk_vectors).where(chunk_vectors.c.paper_id.in_(chunk)))
+            conn.execute(delete(paper_vectors).where(paper_vectors.c.paper_id.in_(chunk)))
             conn.execute(delete(papers).where(papers.c.id.in_(chunk)))
         for chunk in batched(author_ids):
             linked = exists().where(pa.c.author_id == authors.c.id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from scholargraph.packed_vectors import unit
 from scholargraph.retrieval.results import Neighbour
 from scholargraph.store import ChunkHit
 
@@ -28,13 +29,20 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     """The neighbours worth a passage search: relation weight times paper-vector similarity.
 
     A well-connected hit can have hundreds of neighbours (shared authors above all); scoring
-    each one's every chunk would cost seconds at 100k chunks. One vector per paper is enough to
-    tell which few deserve it.
+    each one's every chunk would cost seconds at 100k chunks. One vector per paper, read from
+    the graph, is enough to tell which few deserve it.
     """
     ids = list(dict.fromkeys(n["paper_id"] for n in found))
     if len(ids) <= size:
         return ids
-    similarity = library.store.paper_similarities(qvec, ids)
+    kept = library.graph.paper_vectors(ids, library.store.key)
+    similarity = {}
+    if kept:
+        pids = list(kept)
+        similarity = dict(zip(pids, (np.stack([kept[p] for p in pids]) @ unit(qvec)).tolist()))
+    missing = [pid for pid in ids if pid not in similarity]
+    if missing:  # papers stored before the graph kept their vectors
+        similarity.update(library.store.paper_similarities(qvec, missing))
     score: dict[str, float] = {}
     for item in found:
         sim = similarity.get(item["paper_id"])
