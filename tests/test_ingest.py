@@ -264,24 +264,28 @@ def test_keyword_search_follows_ingest_and_delete(tmp_path, settings):
 
 
 def test_the_graph_keeps_each_papers_vectors_until_the_paper_leaves(tmp_path, shared_data, settings):
-    """Graph expansion scores neighbours from these rows: they must match the store, and go with the paper."""
+    """Graph expansion ranks and scores neighbours from these rows: they must match the store,
+    and go with the paper."""
     import numpy as np
 
     library = Library(settings)
+    key = library.store.key
     source = shared_data / "docs" / "sample.md"
     pid = library.ingest([source], scope="a").paper_ids[str(source)]
-    library.ingest([source], scope="b")  # copied, not re-embedded: the row stays as it was
-    packed = library.graph.packed_vectors([pid], library.store.key)[pid]
+    library.ingest([source], scope="b")  # copied, not re-embedded: the rows stay as they were
+    chunks = library.graph.chunk_matrices([pid], key)[pid]
     stored = library.store.paper_chunks(pid, "b", with_vectors=True)
-    assert packed.count == len(stored["ids"]) > 0 and packed.dimension == library.store.dimension
+    assert chunks.shape == (len(stored["ids"]), library.store.dimension) and len(chunks) > 0
     expected = stored["embeddings"] / np.linalg.norm(stored["embeddings"], axis=1, keepdims=True)
-    assert np.allclose(packed.chunk_matrix(), expected, atol=2e-3)  # row i is chunk i
+    assert np.allclose(chunks, expected, atol=2e-3)  # row i is chunk i
+    ids, papers = library.graph.paper_matrix([pid], key)
     paper_vector = library.store.paper_vector(pid)
-    assert np.allclose(packed.paper_vector(), paper_vector / np.linalg.norm(paper_vector), atol=2e-3)
-    assert np.allclose(library.graph.paper_vectors([pid], library.store.key)[pid], packed.paper_vector())
-    assert library.graph.packed_vectors([pid], "another-model") == {}
-    assert library.delete(pid, "a") and library.graph.packed_vectors([pid], library.store.key)
-    assert library.delete(pid, "b") and library.graph.packed_vectors([pid], library.store.key) == {}
+    assert ids == [pid] and np.allclose(papers[0], paper_vector / np.linalg.norm(paper_vector), atol=2e-3)
+    assert library.graph.chunk_matrices([pid], "another-model") == {}
+    assert library.graph.paper_matrix([pid], "another-model")[0] == []
+    assert library.delete(pid, "a") and library.graph.chunk_matrices([pid], key)
+    assert library.delete(pid, "b")
+    assert library.graph.chunk_matrices([pid], key) == {} and library.graph.paper_matrix([pid], key)[0] == []
     library.close()
 
 
@@ -291,7 +295,7 @@ def test_upgrade_gives_papers_from_an_older_version_their_graph_vectors(tmp_path
     import numpy as np
     from sqlalchemy import delete as sql_delete
 
-    from scholargraph.graph.schema import paper_vectors
+    from scholargraph.graph.schema import chunk_vectors, paper_vectors
     from scholargraph.settings import Settings
 
     runner = CliRunner()
@@ -301,11 +305,17 @@ def test_upgrade_gives_papers_from_an_older_version_their_graph_vectors(tmp_path
     library = Library(Settings(data_dir=tmp_path / "d"))
     key = library.store.key
     ids = sorted(p["id"] for p in library.papers())
-    before = library.graph.packed_vectors(ids, key)
+
+    def vectors(lib):
+        kept, matrix = lib.graph.paper_matrix(ids, key)
+        return lib.graph.chunk_matrices(ids, key), dict(zip(kept, matrix))
+
+    before_chunks, before_papers = vectors(library)
     question = "PaperMage toolkit for visually-rich scientific documents"
     expected = [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours]
-    assert expected and sorted(before) == ids
-    with library.graph.db.write("forgetting paper vectors, as an older version had none") as conn:
+    assert expected and sorted(before_chunks) == sorted(before_papers) == ids
+    with library.graph.db.write("forgetting the graph's vectors, as an older version had none") as conn:
+        conn.execute(sql_delete(chunk_vectors))
         conn.execute(sql_delete(paper_vectors))
     assert library.graph.papers_without_vectors(key) == ids
     library.close()
@@ -314,10 +324,9 @@ def test_upgrade_gives_papers_from_an_older_version_their_graph_vectors(tmp_path
     assert first.exit_code == 0 and "upgraded 2 paper(s)" in first.output
     assert "nothing to upgrade" in runner.invoke(app, data + ["upgrade"]).output
     library = Library(Settings(data_dir=tmp_path / "d"))
-    after = library.graph.packed_vectors(ids, key)
+    after_chunks, after_papers = vectors(library)
     for pid in ids:
-        assert after[pid].count == before[pid].count
-        assert np.allclose(after[pid].chunk_matrix(), before[pid].chunk_matrix(), atol=2e-3)
-        assert np.allclose(after[pid].paper_vector(), before[pid].paper_vector(), atol=2e-3)
+        assert np.allclose(after_chunks[pid], before_chunks[pid], atol=2e-3)
+        assert np.allclose(after_papers[pid], before_papers[pid], atol=2e-3)
     assert [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours] == expected
     library.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from typer.testing import CliRunner
@@ -79,14 +80,14 @@ def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scor
     hit_papers = list(dict.fromkeys(h.paper_id for h in near[:3]))
     weights = full_library.settings.retrieval.edge_weights
     packed_reads, store_scored = [], []
-    real_packed, real_best = graph.packed_vectors, store.best_chunks
-    monkeypatch.setattr(graph, "packed_vectors", lambda ids, model: packed_reads.extend(ids) or real_packed(ids, model))
+    real_packed, real_best = graph.chunk_matrices, store.best_chunks
+    monkeypatch.setattr(graph, "chunk_matrices", lambda ids, model: packed_reads.extend(ids) or real_packed(ids, model))
     monkeypatch.setattr(store, "best_chunks", lambda q, ids: store_scored.extend(ids) or real_best(q, ids))
 
     from_graph = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
     assert from_graph and packed_reads and not store_scored  # every paper has its vectors in the graph
     with monkeypatch.context() as m:  # the reference: the store scores every chunk exactly
-        m.setattr(graph, "packed_vectors", lambda ids, model: {})
+        m.setattr(graph, "chunk_matrices", lambda ids, model: {})
         exact = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
     assert store_scored
     packed_reads.clear()
@@ -115,7 +116,7 @@ def test_neighbour_shortlist_from_the_graph_vectors_matches_chroma(full_library,
     monkeypatch.setattr(full_library.store, "paper_similarities", lambda q, ids: asked.extend(ids) or real(q, ids))
     from_graph = _shortlist(full_library, qvec, found, 3, weights)
     assert len(from_graph) == 3 and not asked
-    monkeypatch.setattr(full_library.graph, "paper_vectors", lambda ids, model: {})
+    monkeypatch.setattr(full_library.graph, "paper_matrix", lambda ids, model: ([], np.zeros((0, 0))))
     assert _shortlist(full_library, qvec, found, 3, weights) == from_graph and asked
 
 

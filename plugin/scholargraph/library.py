@@ -60,7 +60,7 @@ class Library:
         """Bring papers stored by an older version up to date; returns how many were changed.
 
         Graph expansion ranks and scores neighbours from the vectors the graph keeps
-        (``packed_vectors``); papers stored before that are given their row from the vectors
+        (``chunk_matrices``, ``paper_matrix``); papers stored before that are given their row from the vectors
         already in Chroma, so nothing is re-parsed or re-embedded. Safe to run again.
         """
         changed = 0

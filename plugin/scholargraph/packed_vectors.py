@@ -36,6 +36,7 @@ def from_f16(data: bytes, rows: int, dimension: int) -> np.ndarray:
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
+    """A query vector at unit length, so a product with stored rows is a cosine."""
     q = np.asarray(vector, dtype=np.float32)
     return q / (float(np.linalg.norm(q)) or 1.0)
 
@@ -64,9 +65,3 @@ class PackedVectors:
     def chunk_matrix(self) -> np.ndarray:
         """The chunk vectors as float32, one row per chunk."""
         return from_f16(self.chunks, self.count, self.dimension)
-
-    def best(self, query: np.ndarray) -> tuple[int, float]:
-        """Index and cosine of the chunk most similar to ``query``."""
-        scores = self.chunk_matrix() @ unit(query)
-        index = int(np.argmax(scores))
-        return index, float(scores[index])

@@ -24,6 +24,7 @@ from scholargraph.graph.keys import normalise_author
 from scholargraph.graph.schema import (
     EDGE_KINDS,
     authors,
+    chunk_vectors,
     edges,
     metadata,
     paper_authors,
@@ -122,34 +123,39 @@ class PaperGraph:
             self._write_similar(conn, paper.id, similar)
             self._put_scope(conn, paper.id, scope, paper.source, n_chunks, now)
 
-    def packed_vectors(self, paper_ids: Sequence[str], model: str) -> dict[str, PackedVectors]:
-        """The vectors of those papers embedded by ``model`` (papers without a row are left out)."""
-        pv = paper_vectors
-        out: dict[str, PackedVectors] = {}
-        with self.db.read("reading paper vectors") as conn:
+    def chunk_matrices(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
+        """Each paper's chunk vectors by ``model``, row i being chunk i (papers without a row are left out)."""
+        cv = chunk_vectors
+        out: dict[str, np.ndarray] = {}
+        with self.db.read("reading chunk vectors") as conn:
             for chunk in batched(dict.fromkeys(paper_ids)):
-                query = select(pv.c.paper_id, pv.c.dimension, pv.c.count, pv.c.paper, pv.c.chunks).where(
-                    pv.c.model == model, pv.c.paper_id.in_(chunk))
-                for paper_id, dimension, count, paper, chunks in conn.execute(query):
-                    out[paper_id] = PackedVectors(model, dimension, count, bytes(paper), bytes(chunks))
+                query = select(cv.c.paper_id, cv.c.count, cv.c.dimension, cv.c.vectors).where(
+                    cv.c.model == model, cv.c.paper_id.in_(chunk))
+                for paper_id, count, dimension, data in conn.execute(query):
+                    out[paper_id] = from_f16(bytes(data), count, dimension)
         return out
 
-    def paper_vectors(self, paper_ids: Sequence[str], model: str) -> dict[str, np.ndarray]:
-        """Just the papers' own vectors (not their chunks'), for ranking many papers cheaply."""
+    def paper_matrix(self, paper_ids: Sequence[str], model: str) -> tuple[list[str], np.ndarray]:
+        """The papers' own vectors by ``model``, one row each, for ranking many papers at once."""
         pv = paper_vectors
-        out: dict[str, np.ndarray] = {}
+        ids: list[str] = []
+        blobs: list[bytes] = []
+        dimension = 0
         with self.db.read("reading paper vectors") as conn:
             for chunk in batched(dict.fromkeys(paper_ids)):
-                query = select(pv.c.paper_id, pv.c.dimension, pv.c.paper).where(
+                query = select(pv.c.paper_id, pv.c.dimension, pv.c.vector).where(
                     pv.c.model == model, pv.c.paper_id.in_(chunk))
-                for paper_id, dimension, paper in conn.execute(query):
-                    out[paper_id] = from_f16(bytes(paper), 1, dimension)[0]
-        return out
+                for paper_id, dim, vector in conn.execute(query):
+                    ids.append(paper_id)
+                    blobs.append(vector)
+                    dimension = dim
+        return ids, from_f16(b"".join(blobs), len(ids), dimension)
 
     def papers_without_vectors(self, model: str) -> list[str]:
-        """Papers with no vectors row for ``model`` (stored by an older version, or another model)."""
-        pv = paper_vectors
-        has_row = exists().where(pv.c.paper_id == papers.c.id, pv.c.model == model)
+        """Papers missing their vectors for ``model`` (stored by an older version, or another model)."""
+        pv, cv = paper_vectors, chunk_vectors
+        has_row = (exists().where(pv.c.paper_id == papers.c.id, pv.c.model == model)
+                   & exists().where(cv.c.paper_id == papers.c.id, cv.c.model == model))
         with self.db.read("listing papers without vectors") as conn:
             return list(conn.scalars(select(papers.c.id).where(~has_row).order_by(papers.c.id)))
 
@@ -160,9 +166,9 @@ class PaperGraph:
             self._put_vectors(conn, paper_id, vectors)
 
     def _put_vectors(self, conn: Connection, paper_id: str, vectors: PackedVectors) -> None:
-        row = {"paper_id": paper_id, "model": vectors.model, "dimension": vectors.dimension,
-               "count": vectors.count, "paper": vectors.paper, "chunks": vectors.chunks}
-        upsert(conn, paper_vectors, row, ["paper_id", "model"])
+        keys = {"paper_id": paper_id, "model": vectors.model, "dimension": vectors.dimension}
+        upsert(conn, paper_vectors, {**keys, "vector": vectors.paper}, ["paper_id", "model"])
+        upsert(conn, chunk_vectors, {**keys, "count": vectors.count, "vectors": vectors.chunks}, ["paper_id", "model"])
 
     def add_scope(self, paper_id: str, scope: str, source: str, n_chunks: int) -> None:
         """Put a stored paper into one more scope (or refresh its chunk count there)."""
@@ -547,6 +553,7 @@ class PaperGraph:
             conn.execute(delete(paper_scopes).where(paper_scopes.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_sources).where(paper_sources.c.paper_id.in_(chunk)))
             conn.execute(delete(paper_vectors).where(paper_vectors.c.paper_id.in_(chunk)))
+            conn.execute(delete(chunk_vectors).where(chunk_vectors.c.paper_id.in_(chunk)))
             conn.execute(delete(papers).where(papers.c.id.in_(chunk)))
         for chunk in batched(author_ids):
             linked = exists().where(pa.c.author_id == authors.c.id)

@@ -4,7 +4,7 @@ or share an author; each neighbour ranked by its relation's weight and its own b
 A neighbour's best passage often sits among the passages nearest the question, which the search
 fetched anyway (``near``). Any of its chunks there means its best chunk is there too, since
 ``near`` is the library's top. The other shortlisted neighbours get their chunks scored from the
-vectors the graph keeps beside each paper (``packed_vectors``), or by the vector store for papers
+vectors the graph keeps beside each paper (``chunk_matrices``), or by the vector store for papers
 stored before the graph kept them (``VectorStore.best_chunks``).
 """
 
@@ -35,11 +35,8 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     ids = list(dict.fromkeys(n["paper_id"] for n in found))
     if len(ids) <= size:
         return ids
-    kept = library.graph.paper_vectors(ids, library.store.key)
-    similarity = {}
-    if kept:
-        pids = list(kept)
-        similarity = dict(zip(pids, (np.stack([kept[p] for p in pids]) @ unit(qvec)).tolist()))
+    kept, matrix = library.graph.paper_matrix(ids, library.store.key)
+    similarity = dict(zip(kept, (matrix @ unit(qvec)).tolist())) if kept else {}
     missing = [pid for pid in ids if pid not in similarity]
     if missing:  # papers stored before the graph kept their vectors
         similarity.update(library.store.paper_similarities(qvec, missing))
@@ -58,13 +55,15 @@ def _best_by_packed(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) 
     One indexed read and a matrix product, whether Chroma is embedded or a server; a paper
     whose row is missing or out of step with its chunk count is left to the vector store.
     """
-    packed = library.graph.packed_vectors(list(chunk_ids), library.store.key)
+    matrices = library.graph.chunk_matrices(list(chunk_ids), library.store.key)
+    q = unit(qvec)
     scored: dict[str, float] = {}
-    for pid, vectors in packed.items():
+    for pid, matrix in matrices.items():
         cids = chunk_ids[pid]
-        if len(cids) == vectors.count:
-            index, score = vectors.best(qvec)
-            scored[cids[index]] = score
+        if len(cids) == len(matrix):
+            scores = matrix @ q
+            index = int(np.argmax(scores))
+            scored[cids[index]] = float(scores[index])
     return library.store.passages(scored) if scored else {}
 
 
