@@ -140,23 +140,22 @@ edges = Table(
 # Each paper's own vector and its chunks' vectors, float16, per embedding model (packed_vectors.py
 # says why). Scope-free like the paper: every scope holds the same chunks in the same order. Two
 # tables, so that ranking hundreds of papers reads small rows, not their chunks' blobs.
-paper_vectors = Table(
-    "paper_vectors",
-    metadata,
-    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
-    Column("model", String(255), nullable=False),
-    Column("dimension", Integer, nullable=False),
-    Column("vector", LargeBinary, nullable=False),
-    PrimaryKeyConstraint("paper_id", "model"),
-)
+def _vectors_table(name: str, *columns: Column) -> Table:
+    """One row per (paper, embedding model), gone with the paper."""
+    return Table(
+        name,
+        metadata,
+        Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+        Column("model", String(255), nullable=False),
+        Column("dimension", Integer, nullable=False),
+        *columns,
+        PrimaryKeyConstraint("paper_id", "model"),
+    )
 
-chunk_vectors = Table(
+
+paper_vectors = _vectors_table("paper_vectors", Column("vector", LargeBinary, nullable=False))
+chunk_vectors = _vectors_table(
     "chunk_vectors",
-    metadata,
-    Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
-    Column("model", String(255), nullable=False),
-    Column("dimension", Integer, nullable=False),
     Column("count", Integer, nullable=False),
     Column("vectors", LargeBinary, nullable=False),  # row i is chunk i
-    PrimaryKeyConstraint("paper_id", "model"),
 )
