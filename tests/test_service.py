@@ -151,3 +151,33 @@ def test_open_service_without_key(tmp_path: Path):
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "d"))) as c:
         assert c.get("/papers").json() == []
+
+
+def test_service_brings_an_older_library_up_to_date_when_it_starts(tmp_path: Path, shared_data: Path):
+    """A library from before the graph kept vectors: the service gives them back in the background."""
+    from sqlalchemy import delete
+
+    from scholargraph.graph.schema import chunk_vectors, paper_vectors
+    from scholargraph.library import Library
+    from scholargraph.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "d")
+    library = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+    pid = library.ingest([source], scope="kb").paper_ids[str(source)]
+    with library.graph.db.write("forgetting the graph's vectors, as an older version had none") as conn:
+        conn.execute(delete(chunk_vectors))
+        conn.execute(delete(paper_vectors))
+    assert library.graph.papers_without_vectors(library.store.key) == [pid]
+    library.close()
+
+    with TestClient(create_app(settings)) as c:
+        c.app.state.upgrade.join(timeout=300)
+        assert [p["id"] for p in c.get("/papers").json()] == [pid]
+        library = c.app.state.library()
+        assert library.graph.papers_without_vectors(library.store.key) == []
+        assert library.graph.chunk_matrices([pid], library.store.key)[pid].shape[0] > 0
+
+    off = settings.model_copy(update={"service": settings.service.model_copy(update={"upgrade_on_start": False})})
+    with TestClient(create_app(off)) as c:
+        assert not hasattr(c.app.state, "upgrade")

@@ -128,8 +128,21 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
                     state["library"] = Library(settings)
         return state["library"]
 
+    def upgrade() -> None:
+        """``Library.upgrade`` off the request path: an old library serves while it catches up."""
+        try:
+            changed = lib().upgrade()
+        except Exception as exc:  # a down server must not stop the service; the CLI can do it later
+            log.warning("library upgrade at start did not run (%s); run `scholargraph upgrade` later", exc)
+            return
+        if changed:
+            log.info("upgraded %d paper(s) made by an older version", changed)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if settings.service.upgrade_on_start:
+            app.state.upgrade = threading.Thread(target=upgrade, name="scholargraph-upgrade", daemon=True)
+            app.state.upgrade.start()
         yield
         if state["library"] is not None:
             state["library"].close()

@@ -163,6 +163,9 @@ class ServiceSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address of `scholargraph serve`.")
     port: int = Field(8765, description="Port of `scholargraph serve`.")
     api_key: str = Field("", description="Bearer key clients must send; empty = no auth (local use only).")
+    upgrade_on_start: bool = Field(
+        True, description="Bring a library made by an older version up to date in the background when the service starts."
+    )
 
 
 class Settings(BaseSettings):
