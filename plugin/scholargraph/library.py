@@ -60,8 +60,8 @@ class Library:
         """Bring papers stored by an older version up to date; returns how many were changed.
 
         Graph expansion ranks and scores neighbours from the vectors the graph keeps
-        (``chunk_matrices``, ``paper_matrix``); papers stored before that are given their row from the vectors
-        already in Chroma, so nothing is re-parsed or re-embedded. Safe to run again.
+        (``paper_matrix``, ``chunk_matrices``). Papers stored before that get their rows from
+        the vectors already in Chroma: nothing is re-parsed or re-embedded. Safe to run again.
         """
         changed = 0
         for paper_id in self.graph.papers_without_vectors(self.store.key):
