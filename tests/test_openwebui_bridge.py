@@ -311,3 +311,29 @@ def test_pipeline_searches_only_listed_knowledge_bases(owui, tmp_path):
     pipeline.valves = valves.model_copy(update={"knowledge_ids": "kb1"})
     out = run(pipeline.inlet(dict(body, files=list(body["files"])), {"id": "anyone"}))
     assert [i["type"] for i in out["files"]] and all(i["type"] == "scholargraph" for i in out["files"])
+
+
+def test_open_webui_brings_an_older_library_up_to_date_when_it_first_opens_it(tmp_path, shared_data):
+    """Open WebUI deployments may run no ScholarGraph service: the functions upgrade the library."""
+    import time
+
+    from sqlalchemy import delete
+
+    from scholargraph.graph.schema import chunk_vectors, paper_vectors
+    from scholargraph.library import Library
+    from scholargraph.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "owui-old")
+    old = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+    old.ingest([source], scope="kb")
+    with old.graph.db.write("forgetting the graph's vectors, as an older version had none") as conn:
+        conn.execute(delete(chunk_vectors))
+        conn.execute(delete(paper_vectors))
+    old.close()
+
+    library = sg.get_library(settings)
+    deadline = time.monotonic() + 120
+    while library.graph.papers_without_vectors(library.store.key) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert library.graph.papers_without_vectors(library.store.key) == []

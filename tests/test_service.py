@@ -178,6 +178,6 @@ def test_service_brings_an_older_library_up_to_date_when_it_starts(tmp_path: Pat
         assert library.graph.papers_without_vectors(library.store.key) == []
         assert library.graph.chunk_matrices([pid], library.store.key)[pid].shape[0] > 0
 
-    off = settings.model_copy(update={"service": settings.service.model_copy(update={"upgrade_on_start": False})})
+    off = settings.model_copy(update={"graph": settings.graph.model_copy(update={"upgrade_on_open": False})})
     with TestClient(create_app(off)) as c:
         assert not hasattr(c.app.state, "upgrade")

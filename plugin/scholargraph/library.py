@@ -6,6 +6,8 @@ Every face (CLI, HTTP service, Open WebUI functions, Pipelines, LangChain) talks
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +20,8 @@ from scholargraph.ingest import IngestEvent, Ingestor, IngestReport
 from scholargraph.packed_vectors import PackedVectors
 from scholargraph.settings import Settings
 from scholargraph.store import VectorStore
+
+log = logging.getLogger("scholargraph")
 
 
 class Library:
@@ -73,6 +77,26 @@ class Library:
             self.graph.put_vectors(paper_id, PackedVectors.pack(self.store.key, paper_vector, got["embeddings"]))
             changed += 1
         return changed
+
+    def upgrade_logged(self) -> int | None:
+        """``upgrade`` for a long-running face: the outcome is logged, never raised."""
+        try:
+            changed = self.upgrade()
+        except Exception as exc:  # a server that is down must not stop the face; it can run later
+            log.warning("library upgrade did not run (%s); run `scholargraph upgrade` later", exc)
+            return None
+        if changed:
+            log.info("upgraded %d paper(s) made by an older version", changed)
+        return changed
+
+    def start_upgrade(self) -> threading.Thread | None:
+        """``upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``: an older library
+        serves while it catches up."""
+        if not self.settings.graph.upgrade_on_open:
+            return None
+        thread = threading.Thread(target=self.upgrade_logged, name="scholargraph-upgrade", daemon=True)
+        thread.start()
+        return thread
 
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""

@@ -129,18 +129,17 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         return state["library"]
 
     def upgrade() -> None:
-        """``Library.upgrade`` off the request path: an old library serves while it catches up."""
+        """``Library.upgrade_logged`` off the request path (opening the library may fail too)."""
         try:
-            changed = lib().upgrade()
-        except Exception as exc:  # a down server must not stop the service; the CLI can do it later
-            log.warning("library upgrade at start did not run (%s); run `scholargraph upgrade` later", exc)
+            library = lib()
+        except Exception as exc:  # the routes will say why; the service still starts
+            log.warning("library upgrade at start did not run (%s)", exc)
             return
-        if changed:
-            log.info("upgraded %d paper(s) made by an older version", changed)
+        library.upgrade_logged()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        if settings.service.upgrade_on_start:
+        if settings.graph.upgrade_on_open:
             app.state.upgrade = threading.Thread(target=upgrade, name="scholargraph-upgrade", daemon=True)
             app.state.upgrade.start()
         yield

@@ -113,6 +113,10 @@ class GraphSettings(BaseModel):
     )
     similar_top_k: int = Field(5, description="Most 'similar' edges each paper keeps.")
     similar_threshold: float = Field(0.5, description="Least cosine similarity for a 'similar' edge.")
+    upgrade_on_open: bool = Field(
+        True, description="The service and the Open WebUI functions bring a library made by an older version up to "
+        "date in the background when they open it (what `scholargraph upgrade` does).",
+    )
     title_match_threshold: float = Field(
         0.92, description="Least normalised-title similarity for resolving a citation by title."
     )
@@ -163,9 +167,6 @@ class ServiceSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address of `scholargraph serve`.")
     port: int = Field(8765, description="Port of `scholargraph serve`.")
     api_key: str = Field("", description="Bearer key clients must send; empty = no auth (local use only).")
-    upgrade_on_start: bool = Field(
-        True, description="Bring a library made by an older version up to date in the background when the service starts."
-    )
 
 
 class Settings(BaseSettings):

@@ -36,6 +36,7 @@ def get_library(settings: Settings):
         lib = _LIBRARIES.get(key)
         if lib is None:
             lib = _LIBRARIES[key] = Library(settings)
+            lib.start_upgrade()
             while len(_LIBRARIES) > 4:
                 _, old = _LIBRARIES.popitem(last=False)
                 old.close()
