@@ -103,14 +103,6 @@ def _parse_job(path: str, settings: ParsingSettings) -> tuple[Paper | None, str 
         return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start
 
 
-def _packed(model_key: str, paper_vector: np.ndarray, chunks: list[Chunk], vectors: np.ndarray) -> PackedVectors | None:
-    """The paper's vectors for the graph, chunks in index order (None if the indexes have gaps)."""
-    order = sorted(range(len(chunks)), key=lambda i: chunks[i].index)
-    if [chunks[i].index for i in order] != list(range(len(chunks))):
-        return None
-    return PackedVectors.pack(model_key, paper_vector, np.asarray(vectors)[order])
-
-
 class Ingestor:
     """Turns files into stored papers for one library (embedder + vector store + graph)."""
 
@@ -270,7 +262,8 @@ class Ingestor:
             similar = self._similar(paper.id, paper_vector)
             t2 = time.perf_counter()
             report.seconds["store"] += t2 - t1
-            lib.graph.add_paper(paper, scope, len(chunks), similar, _packed(lib.store.key, paper_vector, chunks, vectors))
+            packed = PackedVectors.from_chunks(lib.store.key, paper_vector, [c.index for c in chunks], vectors)
+            lib.graph.add_paper(paper, scope, len(chunks), similar, packed)
             report.seconds["graph"] += time.perf_counter() - t2
         except BaseException:
             self._rollback(paper.id, written)

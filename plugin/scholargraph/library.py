@@ -70,11 +70,14 @@ class Library:
         changed = 0
         for paper_id in self.graph.papers_without_vectors(self.store.key):
             paper_vector = self.store.paper_vector(paper_id)
+            if paper_vector is None:
+                continue  # nothing of this model: Chroma keeps serving it
             got = self.store.paper_chunks(paper_id, with_vectors=True)
             indexes = [int(m["index"]) for m in got["metadatas"]]
-            if paper_vector is None or not indexes or indexes != list(range(len(indexes))):
-                continue  # nothing of this model, or gaps: Chroma keeps serving it
-            self.graph.put_vectors(paper_id, PackedVectors.pack(self.store.key, paper_vector, got["embeddings"]))
+            packed = PackedVectors.from_chunks(self.store.key, paper_vector, indexes, got["embeddings"])
+            if packed is None:
+                continue  # no chunks, or gaps in their indexes: Chroma keeps serving it
+            self.graph.put_vectors(paper_id, packed)
             changed += 1
         return changed
 

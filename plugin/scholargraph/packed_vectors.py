@@ -19,12 +19,17 @@ import numpy as np
 FLOAT16 = "<f2"
 
 
-def to_unit_f16(vectors: np.ndarray) -> bytes:
-    """Rows scaled to unit length, as little-endian float16 bytes."""
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (an all-zero row stays zero), float32."""
     matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(FLOAT16).tobytes()
+    return matrix / norms
+
+
+def to_unit_f16(vectors: np.ndarray) -> bytes:
+    """Rows scaled to unit length, as little-endian float16 bytes."""
+    return unit_rows(vectors).astype(FLOAT16).tobytes()
 
 
 def from_f16(data: bytes, rows: int, dimension: int) -> np.ndarray:
@@ -58,6 +63,16 @@ class PackedVectors:
             raise ValueError(f"chunk vectors {chunks.shape} and paper vector {np.shape(paper_vector)} do not match")
         return cls(model=model, dimension=int(chunks.shape[1]), count=int(chunks.shape[0]),
                    paper=to_unit_f16(paper_vector), chunks=to_unit_f16(chunks))
+
+    @classmethod
+    def from_chunks(cls, model: str, paper_vector: np.ndarray, indexes: list[int],
+                    chunk_vectors: np.ndarray) -> "PackedVectors | None":
+        """Packed in chunk-index order; None when the indexes are not exactly 0..n-1, since row i
+        must be chunk i (such a paper is left to the vector store)."""
+        order = sorted(range(len(indexes)), key=indexes.__getitem__)
+        if not indexes or [indexes[i] for i in order] != list(range(len(indexes))):
+            return None
+        return cls.pack(model, paper_vector, np.asarray(chunk_vectors)[order])
 
     def paper_vector(self) -> np.ndarray:
         return from_f16(self.paper, 1, self.dimension)[0]

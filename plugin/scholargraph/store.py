@@ -24,6 +24,7 @@ from scholargraph.chroma_server import connect
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
 from scholargraph.models import Chunk
+from scholargraph.packed_vectors import unit, unit_rows
 from scholargraph.settings import StoreSettings
 
 COSINE = {"hnsw": {"space": "cosine"}}
@@ -81,7 +82,7 @@ class VectorStore:
         self.prefix = settings.collection_prefix
         self.model = model
         self.dimension = dimension
-        self.key = model_key(model, dimension)  # names this model's rows elsewhere (graph chunk vectors)
+        self.key = model_key(model, dimension)  # names this model's rows in the graph's vector tables
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -308,7 +309,8 @@ class VectorStore:
     def best_chunks(self, qvec: np.ndarray, ids_by_paper: dict[str, list[str]]) -> dict[str, ChunkHit]:
         """Per paper, its chunk most similar to the query (exact), then the text of the winners only.
 
-        Scored where the vectors live. Embedded, the chunks' vectors are read by id and scored
+        The path for papers whose vectors the graph does not keep yet (stored by an older version,
+        see ``Library.upgrade``). Scored where the vectors live. Embedded, the chunks' vectors are read by id and scored
         in numpy: ~12 ms for 400 chunks at 100k, where Chroma's id-restricted query walks the
         HNSW graph rejecting everything else (~70 ms). Against a server, shipping those vectors
         as JSON would cost more (2560 floats a chunk for Qwen3-4B), so the server scores them.
@@ -332,15 +334,10 @@ class VectorStore:
 
     def _score_by_fetch(self, qvec: np.ndarray, ids: list[str]) -> Iterable[tuple[str, float]]:
         """Cosine of the query to each chunk, from its stored vector."""
-        q = np.asarray(qvec, dtype=np.float32)
-        q = q / (np.linalg.norm(q) or 1.0)
+        q = unit(qvec)
         for got in self._get_by_ids(ids, ["embeddings"]):
-            if not len(got["ids"]):
-                continue
-            vecs = np.asarray(got["embeddings"], dtype=np.float32)
-            norms = np.linalg.norm(vecs, axis=1)
-            norms[norms == 0] = 1.0
-            yield from zip(got["ids"], ((vecs @ q) / norms).tolist())
+            if len(got["ids"]):
+                yield from zip(got["ids"], (unit_rows(got["embeddings"]) @ q).tolist())
 
     def _score_by_query(self, qvec: np.ndarray, ids: list[str]) -> Iterable[tuple[str, float]]:
         """Cosine of the query to each chunk, computed by the server (an exact id-restricted query)."""

@@ -54,17 +54,19 @@ class KeywordIndex:
             return 0.0
         vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
         n = len(self.chunks)
-        unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+
+        def idf(df: int) -> float:
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
         known = total = 0.0
         for token in tokens:
             if token in vocab:
                 i = vocab[token]
-                df = int(indptr[i + 1] - indptr[i])
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-                known += idf
-                total += idf
+                weight = idf(int(indptr[i + 1] - indptr[i]))
+                known += weight
+                total += weight
             else:
-                total += unknown_idf
+                total += idf(0)  # as rare as a term can be
         return known / total if total else 0.0
 
     def search(self, query: str, k: int) -> list[tuple[ChunkHit, float]]:
