@@ -370,6 +370,23 @@ def eval_graph(
     _print_json(graph_ablation(library, ["eval"], k=k))
 
 
+@eval_app.command("context")
+def eval_context(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Papers to ingest (e.g. ../shared/data/papers ../shared/data/papers-zh)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Where to build the index (default: temp; reused if it holds them)."),
+    questions: Optional[Path] = typer.Option(None, help="Question set (default: the shipped one, see docs/evaluation.md)."),
+) -> None:
+    """Context precision: relevant papers in each question's context, required ones found, top-1, tokens."""
+    from scholargraph.evaluation.context_eval import evaluate_context, load_context_set
+
+    library = _fresh_library(ctx, data_dir)
+    report = library.ingest(paths, scope="eval")
+    if report.failed:
+        _fail(ScholarGraphError(f"could not ingest {report.failed[:3]}"))
+    _print_json(evaluate_context(library, ["eval"], load_context_set(questions)))
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
