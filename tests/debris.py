@@ -9,7 +9,8 @@ Categories:
 - ``caption``: a figure/table caption opener ("Figure 2:", "Fig. 5.", "Table 1:") that is
   not a reference from a sentence ("as shown in Figure 3.").
 - ``table``: table or chart text, a run of numbers (>= 7 numeric tokens among 10).
-- ``arxiv_stamp``: the arXiv margin stamp or category labels ("cs.CV stat.ML", "[cs.CL]").
+- ``arxiv_stamp``: the arXiv margin stamp ("arXiv:2103.00020v1 [cs.CL]", read reversed or upright).
+- ``arxiv_category``: arXiv category labels in text ("cs.CV stat.ML"); fine inside a chart's text.
 - ``footnote``: a footnote mark glued to its URL or text ("9https://…", "8The papers …").
 - ``running_head``: a line printed in the top or bottom band of several pages.
 - ``page_number``: a page's printed number standing between sentences.
@@ -25,16 +26,26 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CATEGORIES = ("caption", "table", "arxiv_stamp", "footnote", "running_head", "page_number", "page_footer")
-# What each labelled chunk kind may legitimately contain.
-ALLOWED = {"body": set(), "caption": {"caption", "table"}, "table": {"caption", "table"}, "footnote": {"footnote"}}
+CATEGORIES = ("caption", "table", "arxiv_stamp", "arxiv_category", "footnote", "running_head", "page_number",
+              "page_footer")
+# What each labelled chunk kind may legitimately contain (a chart may be labelled with arXiv categories).
+ALLOWED = {
+    "body": set(),
+    "caption": {"caption", "table"},
+    "table": {"caption", "table", "arxiv_category"},
+    "footnote": {"footnote", "page_footer"},
+}
 
 _CAPTION = re.compile(r"(?<![\w.])(?:Figure|FIGURE|Fig\.|FIG\.|Table|TABLE)\s?\d{1,2}[a-z]?\s?[:.|]\s+(?=[\w\[(“\"])")
-_REFERENCE_WORDS = {"in", "see", "of", "and", "from", "to", "with", "shown", "by", "on", "at", "as", "is", "cf.", "(see"}
+_REFERENCE_WORDS = {"in", "see", "of", "and", "from", "to", "with", "shown", "by", "on", "at", "as", "is", "cf.", "(see",
+                    "for", "per", "into", "under"}
+_CITATION_LIST = re.compile(r"\[[\d,;\s–\-]+\]")  # "[12, 24, 26]" is a citation, not a table row
 _NUMERIC = re.compile(r"^[(\[]?[-+±−]?\d[\d.,]*[%*†‡]?[)\],;]?$|^±$")
 _ARXIV = re.compile(
     r"arXiv:\d{4}\.\d{4,5}(?:v\d+)?\s*\[|v\s?i\s?X\s?r\s?a|\[(?:cs|stat|math|eess|econ|q-bio|q-fin|physics)\.[A-Z]{2}\]"
-    r"|(?<![\w.])(?:cs|stat|math|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|quant-ph)\.[A-Z]{2}(?![\w])"
+)
+_ARXIV_CATEGORY = re.compile(
+    r"(?<![\w.])(?:cs|stat|math|eess|econ|q-bio|q-fin|physics|astro-ph|cond-mat|quant-ph)\.[A-Z]{2}(?![\w])"
 )
 _FOOTNOTE = re.compile(
     r"(?<![\w./:@#=\-])\d{1,2}\s?(?:https?://|www\.)"  # 9https://github.com/…
@@ -101,6 +112,7 @@ def _is_caption_opener(text: str, match: re.Match) -> bool:
 
 def _number_run(text: str, window: int = 10, needed: int = 7) -> re.Match | None:
     """Where >= ``needed`` of ``window`` consecutive tokens are numbers (table cells, axis ticks)."""
+    text = _CITATION_LIST.sub(lambda m: "x" * len(m.group()), text)  # same offsets, no numbers
     tokens = list(re.finditer(r"\S+", text))
     flags = [bool(_NUMERIC.match(t.group())) for t in tokens]
     for i in range(max(1, len(flags) - window + 1)):
@@ -131,6 +143,7 @@ def explain_debris(text: str, kind: str = "body", edges: PageEdges | None = None
     found["caption"] = captions[0] if captions else None
     found["table"] = _number_run(text)
     found["arxiv_stamp"] = _ARXIV.search(text)
+    found["arxiv_category"] = _ARXIV_CATEGORY.search(text)
     found["footnote"] = _FOOTNOTE.search(text)
     found["page_footer"] = _PAGE_FOOTER.search(text)
     if edges is not None:

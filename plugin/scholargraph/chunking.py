@@ -4,7 +4,9 @@ A chunk never crosses a section boundary, so every passage shown to a reader can
 "Section 3, p. 4". Long paragraphs are cut at sentence ends; consecutive chunks of a
 section share a small overlap so a fact split across the cut is still found.
 Token counts are estimated (a word, or one CJK character, is a token): close enough for
-budgeting and independent of any tokenizer download.
+budgeting and independent of any tokenizer download. Captions, table text and footnotes are
+sections of their own kind (see ``models.ASIDE_KINDS``): their chunks carry that kind and a
+label such as "Figure 2 (caption)", so running-text chunks hold running text only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scholargraph.models import Chunk, Paper
+from scholargraph.models import BODY, Chunk, Paper
 from scholargraph.settings import ChunkingSettings
 
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
@@ -60,10 +62,12 @@ def _join(units: list[_Unit]) -> str:
 
 
 def chunk_paper(paper: Paper, settings: ChunkingSettings | None = None) -> list[Chunk]:
-    """All chunks of a paper's body (its reference list is not body and is not chunked)."""
+    """All chunks of a paper: running text first, then captions, tables and footnotes (its
+    reference list is not chunked)."""
     settings = settings or ChunkingSettings()
     chunks: list[Chunk] = []
-    for section in paper.sections:
+    ordered = [s for s in paper.sections if s.kind == BODY] + [s for s in paper.sections if s.kind != BODY]
+    for section in ordered:
         units: list[_Unit] = []
         for block in section.blocks:
             text = block.text.strip()
@@ -85,6 +89,7 @@ def chunk_paper(paper: Paper, settings: ChunkingSettings | None = None) -> list[
                     section=section.title,
                     page_start=min(pages) if pages else None,
                     page_end=max(pages) if pages else None,
+                    kind=section.kind,
                 )
             )
     return chunks

@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# What a passage is. Captions, table/figure text and footnotes stay searchable, but apart from
+# the running text and labelled as what they are, so a reader (or a ranker) can tell them apart.
+BODY = "body"
+CAPTION = "caption"
+TABLE = "table"  # table bodies and text drawn inside figures
+FOOTNOTE = "footnote"
+ASIDE_KINDS = (CAPTION, TABLE, FOOTNOTE)
+
 
 @dataclass
 class Block:
-    """One piece of running text with the page it sits on (1-based)."""
+    """One piece of text with the page it sits on (1-based) and what it is (``BODY`` or an aside)."""
 
     text: str
     page: int | None = None
+    kind: str = BODY
 
 
 @dataclass
@@ -26,6 +35,13 @@ class Section:
     @property
     def text(self) -> str:
         return "\n\n".join(b.text for b in self.blocks)
+
+    @property
+    def kind(self) -> str:
+        """``BODY`` for running text; an aside section (one caption, one table, a page's
+        footnotes) holds blocks of one aside kind. Kept on the blocks so that any stage that
+        rebuilds a Section from its blocks keeps it."""
+        return self.blocks[0].kind if self.blocks else BODY
 
     @property
     def page_start(self) -> int | None:
@@ -69,7 +85,10 @@ class Paper:
 
     @property
     def body_text(self) -> str:
-        return "\n\n".join(f"{s.title}\n{s.text}" if s.title else s.text for s in self.sections)
+        """The running text under its headings (captions, tables and footnotes left out)."""
+        return "\n\n".join(
+            f"{s.title}\n{s.text}" if s.title else s.text for s in self.sections if s.kind == BODY
+        )
 
 
 @dataclass
@@ -83,3 +102,4 @@ class Chunk:
     section: str
     page_start: int | None
     page_end: int | None
+    kind: str = BODY  # BODY, CAPTION, TABLE or FOOTNOTE: what the passage is

@@ -180,7 +180,7 @@ class HeadingRules:
     def is_heading(self, kind: str, text: str, page: int | None = None) -> bool:
         """Whether this element opens a new section (and update the numbering state)."""
         text = text.strip()
-        if not text or len(text) > MAX_HEADING_CHARS or kind in ("Table", "FigureCaption", "Formula"):
+        if not text or len(text) > MAX_HEADING_CHARS or kind in ("Table", "FigureCaption", "Formula", "Footnote"):
             return False
         if is_known_section(text):
             name = normalise_heading(text)

@@ -5,15 +5,17 @@ headers that repeat on several pages ("CHI '23, April 23-28, 2023, Hamburg, Germ
 "Chang et al."), and the sideways arXiv stamp, which pdfminer reads as reversed spaced
 characters ("1 v 0 3 1 0 0 . 3 0 2 2 : v i X r a"); its id is kept. What is mended: a
 section number split from its title ("1" + "Introduction"), and headings run into their
-paragraph ("1 INTRODUCTION Science builds on ...").
+paragraph ("1 INTRODUCTION Science builds on ..."). What is set apart (not deleted): captions,
+table and figure text, footnotes (``asides``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from scholargraph.parsing.asides import set_apart
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import is_known_section, numbered_title, split_run_in_heading
 from scholargraph.parsing.text import ARXIV_STAMP, clean_text
@@ -44,7 +46,7 @@ def clean_pieces(pieces: list[Piece]) -> list[Piece]:
             continue
         text = clean_text(piece.text)
         if text:
-            out.append(Piece(piece.kind, text, piece.page))
+            out.append(replace(piece, text=text))
     return out
 
 
@@ -54,7 +56,7 @@ def tidy_pdf(pieces: list[Piece], pages: int) -> Tidied:
     pieces = _attach_section_numbers(pieces)
     keys = running_header_keys(pieces, pages)
     pieces = [p for p in pieces if not is_running_header(p.text, p.page, keys)]
-    return Tidied(_split_run_in_headings(pieces), stamp, keys)
+    return Tidied(set_apart(_split_run_in_headings(pieces)), stamp, keys)
 
 
 def _drop_arxiv_stamp(pieces: list[Piece]) -> tuple[list[Piece], str | None]:
@@ -96,7 +98,7 @@ def _attach_section_numbers(pieces: list[Piece]) -> list[Piece]:
         if _SECTION_NUMBER.fullmatch(text) and nxt is not None and nxt.page == piece.page:
             joined = f"{text} {nxt.text}"
             if nxt.kind == "Title" and (numbered_title(joined) or is_known_section(nxt.text)):
-                out.append(Piece("Title", joined, nxt.page))
+                out.append(replace(nxt, kind="Title", text=joined))
                 skip_next = True
                 continue
         if _BARE_NUMBER.fullmatch(text):
@@ -135,8 +137,8 @@ def _split_run_in_headings(pieces: list[Piece]) -> list[Piece]:
         split = split_run_in_heading(piece.text) if piece.kind != "ListItem" else None
         if split:
             heading, body = split
-            out.append(Piece("Title", heading, piece.page))
-            out.append(Piece(piece.kind, body, piece.page))
+            out.append(replace(piece, kind="Title", text=heading))
+            out.append(replace(piece, text=body))
         else:
             out.append(piece)
     return out

@@ -3,15 +3,18 @@
 Everything after a "References" heading is reference material, not body text, until a
 heading that plainly starts something else (an appendix, a lettered or numbered section).
 Headings wrapped over two elements ("3 DESIGNING AI SUPPORTS FOR" + "EXPOSITORY WRITING")
-are joined first.
+are joined first. Captions, table text and footnotes (kinds set by ``asides``) become
+sections of their own kind after the body, labelled "Figure 2 (caption)", "Table 1 (table)",
+"Footnotes (p. 3)", so they never sit inside, or interrupt, a body section.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scholargraph.models import Block, Section
+from scholargraph.parsing.asides import ASIDE_PIECE_KINDS, CAPTION_KIND, FOOTNOTE_KIND, caption_label
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import (
     FUNCTION_WORDS,
@@ -96,10 +99,17 @@ def build_sections(pieces: list[Piece], rules: HeadingRules, skip: set[int] | No
     sections = [Section("", [])]
     lists: list[ReferenceList] = []
     current: ReferenceList | None = None
+    asides: dict[tuple[str, str], Section] = {}
     i = 0
     while i < len(pieces):
         piece = pieces[i]
         if i in skip:
+            i += 1
+            continue
+        if piece.kind in ASIDE_PIECE_KINDS:  # captions, tables, footnotes: apart, labelled
+            kind = ASIDE_PIECE_KINDS[piece.kind]
+            title = aside_title(pieces, i)
+            asides.setdefault((kind, title), Section(title, [])).blocks.append(Block(piece.text, piece.page, kind))
             i += 1
             continue
         if rules.is_heading(piece.kind, piece.text, piece.page):
@@ -122,7 +132,7 @@ def build_sections(pieces: list[Piece], rules: HeadingRules, skip: set[int] | No
                 current = None
                 sections.append(Section(" ".join(heading.split()), []))
                 if spill and j < len(pieces):
-                    pieces[j] = Piece(pieces[j].kind, f"{spill} {pieces[j].text}", pieces[j].page)
+                    pieces[j] = replace(pieces[j], text=f"{spill} {pieces[j].text}")
             i = j
             continue
         if current is not None:
@@ -130,4 +140,27 @@ def build_sections(pieces: list[Piece], rules: HeadingRules, skip: set[int] | No
         else:
             sections[-1].blocks.append(Block(piece.text, piece.page))
         i += 1
-    return Outline([s for s in sections if s.blocks], lists)
+    body = [s for s in sections if s.blocks]
+    if not body:  # a page that is all table (an excerpt): its text is the body
+        body = [Section(s.title, [Block(b.text, b.page) for b in s.blocks]) for s in asides.values()]
+        return Outline(body, lists)
+    return Outline(body + list(asides.values()), lists)
+
+
+def aside_title(pieces: list[Piece], i: int) -> str:
+    """The label of an aside: "Figure 2 (caption)", "Table 1 (table)", "Footnotes (p. 3)".
+
+    Table and figure text is named after the nearest caption on its page.
+    """
+    piece = pieces[i]
+    if piece.kind == CAPTION_KIND:
+        return f"{caption_label(piece.text) or 'Caption'} (caption)"
+    if piece.kind == FOOTNOTE_KIND:
+        return f"Footnotes (p. {piece.page})" if piece.page else "Footnotes"
+    near = sorted(
+        (abs(j - i), p.text) for j, p in enumerate(pieces) if p.kind == CAPTION_KIND and p.page == piece.page
+    )
+    label = caption_label(near[0][1]) if near else None
+    if label:
+        return f"{label} ({'table' if label.startswith('Table') else 'figure text'})"
+    return f"Table or figure text (p. {piece.page})" if piece.page else "Table"
