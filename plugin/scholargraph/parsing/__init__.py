@@ -4,7 +4,7 @@
 so a ProcessPoolExecutor can run it.
 """
 
-from scholargraph.parsing.pipeline import parse_file
+from scholargraph.parsing.pipeline import ParseStats, parse_file, parse_file_with_stats
 from scholargraph.parsing.validate import SUPPORTED_SUFFIXES
 
-__all__ = ["parse_file", "SUPPORTED_SUFFIXES"]
+__all__ = ["parse_file", "parse_file_with_stats", "ParseStats", "SUPPORTED_SUFFIXES"]

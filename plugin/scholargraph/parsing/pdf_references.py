@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from scholargraph.models import Reference, Section
@@ -25,22 +26,29 @@ _WORD = re.compile(r"\w+")
 _RUN_IN = re.compile(r"^(?:REFERENCES|References|BIBLIOGRAPHY|Bibliography|参考文献)\s+(?P<rest>\S.*)$")
 
 
-def reference_lines(path: Path, ref: ReferenceList, header_keys: set[str]) -> list[Piece]:
-    """Lines of one reference list as pypdf reads them; [] when its start cannot be found."""
+def reference_lines(
+    path: Path, ref: ReferenceList, header_keys: set[str], page_text: Callable[[int], str] | None = None
+) -> list[Piece]:
+    """Lines of one reference list in content-stream order; [] when its start cannot be found.
+
+    ``page_text`` reads a page from the document already open (pdfium); without it, pypdf
+    reads the file again."""
     pages = [p.page for p in ref.pieces if p.page]
     if not pages:
         return []
     first = ref.heading_page or min(pages)
     last = max(pages)
     end_key = compact(ref.end_heading) if ref.end_heading else ""
-    import pypdf
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
-        reader = pypdf.PdfReader(str(path))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        texts = {page: reader.pages[page - 1].extract_text() or "" for page in range(first, last + 1)}
+        if page_text is None:
+            import pypdf
+
+            logging.getLogger("pypdf").setLevel(logging.ERROR)
+            reader = pypdf.PdfReader(str(path))
+            if reader.is_encrypted:
+                reader.decrypt("")
+            page_text = lambda page: reader.pages[page - 1].extract_text() or ""  # noqa: E731
+        texts = {page: page_text(page) or "" for page in range(first, last + 1)}
     except Exception:
         return []
     lines: list[Piece] = []
@@ -76,11 +84,13 @@ def _complete_entries(references: list[Reference]) -> int:
     )
 
 
-def best_references(path: Path, ref: ReferenceList, header_keys: set[str]) -> tuple[list[Reference], list[Piece]]:
+def best_references(
+    path: Path, ref: ReferenceList, header_keys: set[str], page_text: Callable[[int], str] | None = None
+) -> tuple[list[Reference], list[Piece]]:
     """(entries, pypdf lines): entries from the lines or from unstructured's elements, whichever
     parses better; the lines also tell which stray elements were reference text."""
     from_elements = parse_references(ref.pieces)
-    lines = reference_lines(path, ref, header_keys)
+    lines = reference_lines(path, ref, header_keys, page_text)
     if not lines:
         return from_elements, []
     from_lines = parse_references(lines)

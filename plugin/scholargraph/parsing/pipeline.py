@@ -1,15 +1,17 @@
 """parse_file: a file on disk -> Paper. The order of the stages is the whole design.
 
-1. validate (cheap refusals), 2. extract pieces (unstructured; PDFs: text layer, OCR where
-it is missing, pypdf where pdfminer loses spaces), 3. tidy page furniture, 4. front matter
-(title, authors, year, DOI, arXiv id), 5. sections and reference list, 6. language.
-Top-level and free of global state other than a per-process "spaCy checked" flag, so it
-pickles into a ProcessPoolExecutor.
+1. validate (cheap refusals), 2. extract pieces (PDFs: one pdfium open for the text layer,
+metadata and reference lines, OCR only where text is missing; other formats: unstructured),
+3. tidy page furniture, 4. front matter (title, authors, year, DOI, arXiv id), 5. sections and
+reference list, 6. language. Top-level and free of global state other than a per-process
+"spaCy checked" flag, so it pickles into a ProcessPoolExecutor.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import HeadingRules, is_abstract_heading
 from scholargraph.parsing.layout import clean_pieces, tidy_pdf
 from scholargraph.parsing.metadata import FrontMatter, compact, front_matter
-from scholargraph.parsing.pdf import extract_pdf, inspect_pdf
+from scholargraph.parsing.pdf import read_pdf
 from scholargraph.parsing.pdf_references import best_references, drop_reference_text
 from scholargraph.parsing.references import parse_references
 from scholargraph.parsing.sections import build_sections
@@ -47,6 +49,19 @@ class _Extracted:
     arxiv_stamp: str | None = None
     header_keys: set[str] = field(default_factory=set)
     venue_lines: list[str] = field(default_factory=list)
+    page_text: Callable[[int], str] | None = None  # PDFs: a page's plain text from the open document
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_seconds: float = 0.0
+
+
+@dataclass
+class ParseStats:
+    """Where one file's parse spent its time (what ingest reports and the benchmark splits)."""
+
+    seconds: float = 0.0
+    extract_seconds: float = 0.0  # opening the file and reading its elements (OCR included)
+    ocr_pages: list[int] = field(default_factory=list)
+    ocr_seconds: float = 0.0
 
 
 def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Paper:
@@ -55,11 +70,23 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
     Raises ParseError (naming the file, one-line reason) for anything that is not a
     readable document with text: empty, corrupt, encrypted, mislabelled, unsupported.
     """
+    return parse_file_with_stats(path, settings)[0]
+
+
+def parse_file_with_stats(
+    path: str | Path, settings: ParsingSettings | None = None, digest: str | None = None
+) -> tuple[Paper, ParseStats]:
+    """``parse_file`` plus where the time went; ``digest``: the content hash when the caller
+    already computed it (ingest hashes every file to skip known ones), so it is read once."""
+    started = time.perf_counter()
     settings = settings or ParsingSettings()
     path = Path(path).expanduser().absolute()
     suffix = check_file(path, settings)
-    digest = content_hash(path)
+    digest = digest or content_hash(path)
     doc = _extract_pdf(path, settings) if suffix == ".pdf" else _extract_markup(path, suffix)
+    stats = ParseStats(
+        extract_seconds=time.perf_counter() - started, ocr_pages=doc.ocr_pages, ocr_seconds=doc.ocr_seconds
+    )
     if not any(p.text.strip() for p in doc.pieces):
         raise ParseError(path, "no text found in the document")
 
@@ -73,7 +100,7 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
     if suffix == ".pdf":
         references = []
         for part in outline.reference_lists:
-            entries, lines = best_references(path, part, doc.header_keys)
+            entries, lines = best_references(path, part, doc.header_keys, doc.page_text)
             references.extend(entries)
             sections = drop_reference_text(sections, lines)
     else:
@@ -82,7 +109,7 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
         raise ParseError(path, "no body text found (only a title or a reference list)")
     abstract = _abstract(sections)
     body = " ".join(s.text for s in sections)
-    return Paper(
+    paper = Paper(
         id=paper_id_for(digest),
         content_hash=digest,
         source=str(path),
@@ -97,20 +124,25 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
         references=references,
         pages=doc.pages,
     )
+    stats.seconds = time.perf_counter() - started
+    return paper, stats
 
 
 def _extract_pdf(path: Path, settings: ParsingSettings) -> _Extracted:
-    info = inspect_pdf(path)
-    raw = extract_pdf(path, info, settings)
-    tidied = tidy_pdf(raw, info.pages)
+    read = read_pdf(path, settings)
+    raw = read.pieces
+    tidied = tidy_pdf(raw, read.info.pages)
     return _Extracted(
         pieces=tidied.pieces,
-        pages=info.pages,
+        pages=read.info.pages,
         markup=False,
-        pdf_title=info.title,
+        pdf_title=read.info.title,
         arxiv_stamp=tidied.arxiv_stamp,
         header_keys=tidied.header_keys,
         venue_lines=[clean_text(p.text) for p in raw if p.page == 1 and p.kind in ("Footer", "Header")],
+        page_text=read.page_text,
+        ocr_pages=read.ocr_pages,
+        ocr_seconds=read.ocr_seconds,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from scholargraph.parsing.elements import Piece
@@ -33,8 +34,11 @@ def spaceless_share(text: str) -> float:
     return sum(len(run) for run in _LONG_RUN.findall(text)) / letters
 
 
-def repair_spaceless_pages(path: Path, pieces: list[Piece]) -> list[Piece]:
-    """Pieces with every spaceless page replaced by paragraphs rebuilt from pypdf's text."""
+def repair_spaceless_pages(path: Path, pieces: list[Piece], page_text: Callable[[int], str] | None = None) -> list[Piece]:
+    """Pieces with every spaceless page replaced by paragraphs rebuilt from a spaced reading.
+
+    ``page_text`` gives a page's text from the document already open (pdfium); without it
+    the file is read again with pypdf."""
     by_page: dict[int, list[Piece]] = {}
     for piece in pieces:
         by_page.setdefault(piece.page or 0, []).append(piece)
@@ -48,16 +52,12 @@ def repair_spaceless_pages(path: Path, pieces: list[Piece]) -> list[Piece]:
     }
     if not broken and not patchy:
         return pieces
-    import pypdf
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    reader = pypdf.PdfReader(str(path))
-    if reader.is_encrypted:
-        reader.decrypt("")
+    if page_text is None:
+        page_text = _pypdf_pages(path)
     replaced: dict[int, list[Piece]] = {}
     for page in sorted(set(broken) | patchy):
         try:
-            text = reader.pages[page - 1].extract_text() or ""
+            text = page_text(page) or ""
         except Exception:
             continue
         if page in broken:
@@ -69,6 +69,16 @@ def repair_spaceless_pages(path: Path, pieces: list[Piece]) -> list[Piece]:
     for page in sorted(by_page):
         out.extend(replaced.get(page, by_page[page]))
     return out
+
+
+def _pypdf_pages(path: Path) -> Callable[[int], str]:
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    reader = pypdf.PdfReader(str(path))
+    if reader.is_encrypted:
+        reader.decrypt("")
+    return lambda page: reader.pages[page - 1].extract_text() or ""
 
 
 def _runs(text: str) -> list[str]:
