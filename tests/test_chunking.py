@@ -42,3 +42,14 @@ def test_tiny_tail_joins_previous_chunk():
     blocks = [Block("a " * 50, 1), Block("tail", 2)]
     chunks = chunk_paper(_paper([Section("S", blocks)]), ChunkingSettings(max_tokens=50, overlap_tokens=0, min_tokens=10))
     assert len(chunks) == 1 and chunks[0].page_end == 2
+
+
+def test_chunks_carry_their_sections_kind():
+    """Captions, tables and footnotes are chunked after the body, each chunk saying what it is."""
+    paper = _paper([
+        Section("Figure 1 (caption)", [Block("Figure 1: A chart of results.", 2, "caption")]),
+        Section("1 Intro", [Block("Body text of the introduction goes here.", 1)]),
+    ])
+    chunks = chunk_paper(paper)
+    assert [(c.section, c.kind) for c in chunks] == [("1 Intro", "body"), ("Figure 1 (caption)", "caption")]
+    assert "Figure 1" not in paper.body_text

@@ -12,7 +12,7 @@ from debris import DebrisReport, PageEdges, find_debris
 
 from scholargraph.chunking import chunk_paper
 from scholargraph.library import Library
-from scholargraph.models import Block, Chunk, Paper, Section
+from scholargraph.models import Chunk, Paper
 from scholargraph.parsing import parse_file
 from scholargraph.parsing.asides import set_apart
 from scholargraph.parsing.elements import Piece
@@ -160,12 +160,3 @@ def test_the_detector_tells_debris_from_references_to_it():
     assert find_debris("no no Table 1: A comparison of S2ORC") == {"caption"}
     assert find_debris("Table 1: A comparison of S2ORC", kind="caption") == set()
 
-
-def test_chunks_carry_their_sections_kind():
-    paper = Paper(id="p", content_hash="x" * 64, source="/tmp/p.pdf", title="T", sections=[
-        Section("Figure 1 (caption)", [Block("Figure 1: A chart of results.", 2, "caption")]),
-        Section("1 Intro", [Block("Body text of the introduction goes here.", 1)]),
-    ])
-    chunks = chunk_paper(paper)
-    assert [(c.section, c.kind) for c in chunks] == [("1 Intro", "body"), ("Figure 1 (caption)", "caption")]
-    assert "Figure 1" not in paper.body_text

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import is_known_section, is_references_heading, numbered_title
-from scholargraph.parsing.text import letters_ratio
+from scholargraph.parsing.text import cjk_share, letters_ratio
 
 CAPTION_KIND = "FigureCaption"
 TABLE_KIND = "Table"
@@ -47,7 +47,9 @@ _ARXIV_CATEGORIES = re.compile(r"^(?:(?:cs|stat|math|eess|econ|q-bio|q-fin|physi
 _SENTENCE_END = re.compile(r"[.!?;:]$")
 
 SMALLER_BY = 0.8  # points below the running text's size: table cells, chart labels, footnotes
-SHORT_PIECE = 60  # characters: a table cell or chart label, not a paragraph
+HEADING_SMALLER_BY = 1.5  # points: a "heading" this much smaller than the text is drawn in a figure
+SHORT_PIECE = 60  # characters: the broken-off tail of a footnote
+CELL_CHARS = 40  # characters: a table cell or chart label
 
 
 def set_apart(pieces: list[Piece]) -> list[Piece]:
@@ -61,13 +63,15 @@ def set_apart(pieces: list[Piece]) -> list[Piece]:
     in_references = False
     for i, piece in enumerate(pieces):
         text = piece.text
-        if _is_heading_like(text):
+        if _is_heading_like(text) and not (not front and _smaller(piece, body, HEADING_SMALLER_BY)):
             front = False
             in_references = is_references_heading(text) or (in_references and not numbered_title(text))
             out.append(piece)
             continue
         kind = piece.kind
-        if caption_label(text) and piece.kind != "ListItem":
+        if _is_heading_like(text):  # "INTRODUCTION" printed inside a figure, far smaller than the text
+            kind = TABLE_KIND
+        elif caption_label(text) and piece.kind != "ListItem":
             kind = CAPTION_KIND
         elif _continues_caption(out, piece):
             kind = CAPTION_KIND
@@ -125,8 +129,8 @@ def _opens_caption(text: str, at: int) -> bool:
     return not before or before[-1].casefold() not in _REFERENCE_WORDS
 
 
-def _smaller(piece: Piece, body: float | None) -> bool:
-    return bool(body and piece.font_size and piece.font_size <= body - SMALLER_BY)
+def _smaller(piece: Piece, body: float | None, by: float = SMALLER_BY) -> bool:
+    return bool(body and piece.font_size and piece.font_size <= body - by)
 
 
 def _continues_caption(out: list[Piece], piece: Piece) -> bool:
@@ -193,10 +197,13 @@ def _continues_sentence(out: list[Piece], piece: Piece) -> bool:
 
 
 def _is_cell(piece: Piece) -> bool:
+    """A table cell or chart label read without sizes (not an OCR'd line of running text:
+    those are longer, or Chinese)."""
     text = piece.text
     return (
         piece.kind != "ListItem"
-        and len(text) <= SHORT_PIECE
+        and len(text) <= CELL_CHARS
+        and cjk_share(text) < 0.3
         and not _SENTENCE_END.search(text)
         and not _is_heading_like(text)
     )
