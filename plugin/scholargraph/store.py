@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+from filelock import FileLock
 
 from scholargraph.chroma_server import connect
 from scholargraph.errors import StoreError
@@ -28,6 +29,8 @@ from scholargraph.packed_vectors import unit, unit_rows
 from scholargraph.settings import StoreSettings
 
 COSINE = {"hnsw": {"space": "cosine"}}
+# In the data dir: held while embedded Chroma is opened or a collection is created.
+CREATION_LOCK = "chroma.lock"
 
 
 @dataclass
@@ -43,6 +46,7 @@ class ChunkHit:
     page_end: int | None
     index: int
     score: float  # cosine similarity
+    kind: str = "body"  # body, caption, table or footnote (models.ASIDE_KINDS)
 
 
 def _slug(text: str, keep: int = 40) -> str:
@@ -85,6 +89,7 @@ class VectorStore:
         self.key = model_key(model, dimension)  # names this model's rows in the graph's vector tables
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._creation_lock: FileLock | None = None
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if settings.chroma_host:
@@ -96,10 +101,12 @@ class VectorStore:
                 path.mkdir(parents=True, exist_ok=True)
                 self.location = f"embedded chroma at {path}"
                 self.in_process = True
-                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-            self.papers = self.client.get_or_create_collection(
-                papers_collection_name(self.prefix, model, dimension), configuration=COSINE,
-                metadata={"model": model, "dimension": dimension, "kind": "papers"}, embedding_function=None,
+                self._creation_lock = FileLock(str(Path(data_dir) / CREATION_LOCK))
+                with self._creation_lock:  # two processes opening a new library both ran Chroma's migrations
+                    self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+            self.papers = self._get_or_create(
+                papers_collection_name(self.prefix, model, dimension),
+                {"model": model, "dimension": dimension, "kind": "papers"},
             )
             self.max_batch = int(self.client.get_max_batch_size())
         except StoreError:
@@ -121,9 +128,8 @@ class VectorStore:
                 return self._collections[scope]
             name = chunks_collection_name(self.prefix, self.model, self.dimension, scope)
             if create:
-                col = self.client.get_or_create_collection(
-                    name, configuration=COSINE, embedding_function=None,
-                    metadata={"model": self.model, "dimension": self.dimension, "kind": "chunks", "scope": scope},
+                col = self._get_or_create(
+                    name, {"model": self.model, "dimension": self.dimension, "kind": "chunks", "scope": scope}
                 )
             else:
                 from chromadb.errors import NotFoundError
@@ -134,6 +140,24 @@ class VectorStore:
                     return None
             self._collections[scope] = col
             return col
+
+    def _get_or_create(self, name: str, metadata: dict[str, Any]):
+        """``get_or_create_collection``, safe when another process creates the same one at once.
+
+        Embedded, a file lock serialises creation; against a server, the loser of the race gets
+        an error for a collection that now exists, and simply takes it.
+        """
+        def make():
+            return self.client.get_or_create_collection(name, configuration=COSINE, embedding_function=None,
+                                                        metadata=metadata)
+
+        if self._creation_lock is not None:
+            with self._creation_lock:
+                return make()
+        try:
+            return make()
+        except Exception:
+            return self.client.get_collection(name, embedding_function=None)
 
     def scopes(self) -> list[str]:
         """Every scope holding chunks of this model."""
@@ -171,7 +195,7 @@ class VectorStore:
     @staticmethod
     def _chunk_metadata(scope: str, title: str, chunk: Chunk) -> dict[str, Any]:
         meta: dict[str, Any] = {"scope": scope, "paper_id": chunk.paper_id, "index": chunk.index,
-                                "section": chunk.section or "", "title": title or ""}
+                                "section": chunk.section or "", "title": title or "", "kind": chunk.kind}
         if chunk.page_start is not None:
             meta["page_start"] = chunk.page_start
         if chunk.page_end is not None:
@@ -350,7 +374,31 @@ class VectorStore:
     def _hit(cid: str, doc: str, meta: dict[str, Any], score: float) -> ChunkHit:
         return ChunkHit(id=cid, paper_id=meta["paper_id"], scope=meta["scope"], text=doc or "",
                         section=meta.get("section", ""), page_start=meta.get("page_start"),
-                        page_end=meta.get("page_end"), index=int(meta.get("index", 0)), score=score)
+                        page_end=meta.get("page_end"), index=int(meta.get("index", 0)), score=score,
+                        kind=meta.get("kind", "body"))
+
+    # -- maintenance (orphan sweep, see scholargraph.maintenance) ------------------------------
+    def _all_ids(self, col: Any) -> list[str]:
+        """Every id in a collection, read in pages within the server's maximum batch."""
+        ids: list[str] = []
+        step = max(1, min(self.max_batch, 4096))
+        while True:
+            got = col.get(include=[], limit=step, offset=len(ids))
+            ids.extend(got["ids"])
+            if len(got["ids"]) < step:
+                return ids
+
+    def chunk_ids_by_scope(self) -> dict[str, list[str]]:
+        """Every stored chunk id, by scope."""
+        return {scope: self._all_ids(col) for scope, col in self._existing(None)}
+
+    def paper_vector_ids(self) -> list[str]:
+        """Every paper that has a paper vector of this model."""
+        return self._all_ids(self.papers)
+
+    def delete_paper_vectors(self, paper_ids: list[str]) -> None:
+        for part in self._batches(len(paper_ids)):
+            self.papers.delete(ids=paper_ids[part])
 
     def count(self, scopes: list[str] | None = None) -> int:
         return sum(col.count() for _, col in self._existing(scopes))
