@@ -1,0 +1,250 @@
+"""Bulk ingest with parsing fanned out over a Ray cluster.
+
+Parsing is the CPU-bound stage (about 0.3 s a page), so it is what a cluster buys: each file
+becomes one Ray task that runs the engine's own ``parse_file``. The driver keeps the rest:
+it skips what the library already holds (papers are keyed by content hash), embeds parsed
+papers in batches through the configured embedder (vLLM in production) and commits each one
+through ``Library.add_parsed`` -- the same all-or-nothing commit as a local ingest. Nothing
+is doubled when two imports overlap: chunk ids and paper rows are derived from the content
+hash, so a paper committed twice is written over itself, and a paper already in the scope is
+skipped before it is parsed and again just before it is committed.
+
+Files travel with the task (the driver reads them and Ray ships the bytes through its object
+store), so workers need no view of the driver's disk; the driver must see the files and the
+library, the workers only need scholargraph installed.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
+from scholargraph.ids import content_hash, paper_id_for
+from scholargraph.ingest import IngestEvent, IngestReport, discover
+from scholargraph.models import Paper
+from scholargraph.settings import ParsingSettings
+
+INSTALL_HINT = "pip install 'scholargraph[ray]'"
+# Files in flight per cluster CPU: enough that no worker waits while the driver embeds a batch
+# or a slow file holds the head of the line, few enough that the object store holds only a
+# handful of files per CPU.
+IN_FLIGHT_PER_CPU = 4
+
+
+def require_ray() -> Any:
+    """The ray module, or a ConfigError that says how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(
+            f"parsing.executor is 'ray' but Ray is not installed ({exc}); run {INSTALL_HINT} "
+            "or set parsing.executor=local"
+        ) from exc
+    return ray
+
+
+def connect(settings: ParsingSettings) -> Any:
+    """Join the configured cluster once per process (or start a local Ray); returns ray."""
+    ray = require_ray()
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry, like every other library here
+        address = settings.ray_address or os.environ.get("RAY_ADDRESS") or None
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except Exception as exc:  # ConnectionError, a version mismatch, ...
+            where = address or "a local Ray instance"
+            raise ConfigError(
+                f"cannot start or join Ray at {where} ({type(exc).__name__}: {exc}); check parsing.ray_address "
+                "and that the cluster runs the same Ray and Python versions"
+            ) from exc
+    return ray
+
+
+@dataclass
+class Parsed:
+    """One task's outcome: a paper or an error, and what it cost on the worker."""
+
+    paper: Paper | None
+    error: str | None
+    wall_s: float
+    cpu_s: float
+
+
+def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
+    """Parse a file's bytes under its own name (the name is a title fallback); never raises.
+
+    Runs on a Ray worker: the bytes land in a private temporary folder, so workers need no
+    shared filesystem. Settings travel as plain data and are validated here, so a worker whose
+    scholargraph knows one field more or less than the driver's still parses.
+    """
+    from scholargraph.parsing import parse_file
+
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    paper: Paper | None = None
+    error: str | None = None
+    with tempfile.TemporaryDirectory(prefix="scholargraph-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            paper = parse_file(path, ParsingSettings.model_validate(settings))
+        except ParseError as exc:
+            error = str(exc)
+        except Exception as exc:  # a parser bug must still name the file
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            error = f"{name}: cannot parse ({type(exc).__name__}: {reason})"
+    return Parsed(paper, error, time.perf_counter() - wall, _cpu_seconds() - cpu)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of the children it waited for (tesseract runs as one)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def parse_on_ray(ray: Any, paths: list[Path], settings: ParsingSettings) -> Iterator[tuple[Path, Parsed]]:
+    """Yield (path, outcome) in the order of ``paths``, with a bounded window of files in flight.
+
+    In order, because a paper's 'similar' edges go to the papers committed before it (its
+    ``graph.similar_top_k`` best): committing in file order, as a local ingest does, makes the
+    Ray library the same as a local one and a rerun the same as the first run. A slow file
+    holds back only the commits behind it; the window keeps every worker busy meanwhile.
+    """
+    task = ray.remote(num_cpus=1, max_retries=1)(parse_bytes)
+    # A task holds one CPU, so it OCRs one page at a time: N tesseracts per task would put
+    # N x N processes on an N-core node.
+    plain = {**settings.model_dump(mode="json"), "ocr_workers": 1}
+    cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+    limit = max(4, IN_FLIGHT_PER_CPU * cpus)
+    queue = iter(paths)
+    window: deque[tuple[Any, Path]] = deque()
+
+    def fill() -> None:
+        for path in queue:
+            window.append((task.remote(path.name, path.read_bytes(), plain), path))
+            if len(window) >= limit:
+                return
+
+    fill()
+    while window:
+        ref, path = window.popleft()
+        try:
+            outcome = ray.get(ref)
+        except Exception as exc:  # a worker killed for memory, a lost node
+            outcome = Parsed(None, f"{path.name}: Ray parse task failed ({type(exc).__name__}: {exc})", 0.0, 0.0)
+        fill()  # before the caller embeds: the workers parse while the driver commits
+        yield path, outcome
+
+
+class RayIngestor:
+    """Ingest like ``Ingestor.run``, with parsing on Ray and embedding batched across papers."""
+
+    def __init__(self, library) -> None:  # library: scholargraph.library.Library (avoid import cycle)
+        self.library = library
+        self.settings = library.settings
+        self.parse_cpu_seconds = 0.0  # summed over workers, for pages-per-core figures
+
+    def run(
+        self,
+        paths: Iterable[str | Path],
+        scope: str = "default",
+        progress: Callable[[IngestEvent], None] | None = None,
+        sources: dict[str, str] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders into a scope; ``sources`` may rename a path's shown source."""
+        started = time.perf_counter()
+        ray = connect(self.settings.parsing)
+        graph = self.library.graph
+        report = IngestReport()
+        files, refused = discover(paths)
+        total = len(files) + len(refused)
+        done = 0
+
+        def emit(path: str, status: str, message: str, paper_id: str | None = None) -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(IngestEvent(path, status, message, done, total, paper_id))
+
+        def fail(path: Path, message: str, paper_id: str | None = None) -> None:
+            report.failed.append((str(path), message))
+            emit(str(path), "failed", message, paper_id)
+
+        for path, reason in refused:
+            report.failed.append((path, reason))
+            emit(path, "failed", reason)
+
+        source_of = {str(p): (sources or {}).get(str(p), str(p)) for p in files}
+        to_parse: list[Path] = []
+        first_of: dict[str, str] = {}  # paper id -> the first file with that content in this run
+        later_copies: list[tuple[str, str]] = []
+        for path in files:
+            try:
+                pid = paper_id_for(content_hash(path))
+            except OSError as exc:
+                fail(path, f"{path.name}: cannot read ({exc.strerror or exc})")
+                continue
+            report.paper_ids[str(path)] = pid
+            if graph.in_scope(pid, scope):
+                graph.add_source(pid, scope, source_of[str(path)])
+                report.skipped.append(str(path))
+                emit(str(path), "skipped", f"{path.name}: already ingested", pid)
+            elif pid in first_of:
+                later_copies.append((pid, source_of[str(path)]))
+                report.skipped.append(str(path))
+                emit(str(path), "skipped", f"{path.name}: same content as another file in this ingest", pid)
+            else:
+                first_of[pid] = str(path)
+                to_parse.append(path)
+
+        batch: list[tuple[Path, Paper]] = []
+        for path, outcome in parse_on_ray(ray, to_parse, self.settings.parsing):
+            report.seconds["parse"] += outcome.wall_s
+            self.parse_cpu_seconds += outcome.cpu_s
+            if outcome.paper is None:
+                fail(path, outcome.error or f"{path.name}: no result")
+                continue
+            outcome.paper.source = source_of[str(path)]
+            batch.append((path, outcome.paper))
+            if len(batch) >= self.settings.parsing.ray_commit_batch:
+                self._commit(batch, scope, report, emit, fail)
+                batch = []
+        if batch:
+            self._commit(batch, scope, report, emit, fail)
+        for pid, source in later_copies:
+            if graph.in_scope(pid, scope):  # not when its first copy failed
+                graph.add_source(pid, scope, source)
+        report.wall_seconds = time.perf_counter() - started
+        return report
+
+    def _commit(self, batch: list[tuple[Path, Paper]], scope: str, report: IngestReport, emit, fail) -> None:
+        """Embed a batch together, commit each paper through the library's own path, report each."""
+        try:
+            part = self.library.add_parsed([paper for _, paper in batch], scope)
+        except ScholarGraphError as exc:  # the embedder failed for the whole batch
+            for path, paper in batch:
+                fail(path, f"{path.name}: {exc}", paper.id)
+            return
+        for stage, seconds in part.seconds.items():
+            report.seconds[stage] = report.seconds.get(stage, 0.0) + seconds
+        report.chunks += part.chunks
+        added = set(part.added)
+        errors = dict(part.failed)
+        for path, paper in batch:
+            if paper.source in errors:
+                fail(path, f"{path.name}: {errors[paper.source]}", paper.id)
+            elif paper.source in added:
+                report.added.append(str(path))
+                report.pages += paper.pages
+                emit(str(path), "added", f"{path.name}: {paper.title}", paper.id)
+            else:  # another import committed it while this one parsed
+                self.library.graph.add_source(paper.id, scope, paper.source)
+                report.skipped.append(str(path))
+                emit(str(path), "skipped", f"{path.name}: already ingested (by another import)", paper.id)
