@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from scholargraph.language import normalise_code
+
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "de": "German", "fr": "French", "es": "Spanish",
-                  "ja": "Japanese", "ko": "Korean"}
+                  "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "ja": "Japanese",
+                  "ko": "Korean"}
+UNKNOWN = "the language of the question"
 
 SYSTEM = (
     "You are ScholarGraph, a research assistant answering questions about the user's own library "
@@ -14,11 +18,23 @@ SYSTEM = (
 )
 
 
+def language_name(code: str) -> str:
+    """A language the prompt can name; an undetermined or unknown code never reaches the LLM
+    as a guess ('Answer in so' for a two-word English question)."""
+    key = normalise_code(code)
+    if key in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[key]
+    text = (code or "").strip()
+    if len(text) > 3 and text.replace(" ", "").isalpha():
+        return text  # an admin's own wording, e.g. answer_language="British English"
+    return UNKNOWN
+
+
 def answer_messages(question: str, context: str, language: str, answer_language: str = "auto") -> list[dict[str, str]]:
-    """System rules, then the sources and the question as one user turn."""
-    code = language if answer_language == "auto" else answer_language
-    lang = LANGUAGE_NAMES.get(code, code if code not in ("und", "") else "the language of the question")
+    """System rules, then the sources and the question as one user turn. ``language`` is the
+    question's (already resolved against its fallbacks); ``answer_language`` overrides it."""
+    code = language if answer_language in ("", "auto") else answer_language
     return [
-        {"role": "system", "content": SYSTEM.format(language=lang)},
+        {"role": "system", "content": SYSTEM.format(language=language_name(code))},
         {"role": "user", "content": f"{context}\n\nQuestion: {question}"},
     ]
