@@ -140,10 +140,131 @@ def test_ingest_reports_failures(client: TestClient):
     assert response.json()["failed"][0]["file"] == "notes.xyz"
 
 
-def test_graph_view_accepts_key_in_query_for_browsers(client: TestClient):
-    response = client.get("/graph/view", params={"key": KEY}, headers={"Authorization": ""})
-    assert response.status_code == 200
-    assert client.get("/graph/view", params={"key": "nope"}, headers={"Authorization": ""}).status_code == 401
+def _callable_paths(app) -> list[tuple[str, str]]:
+    """(method, path) of every route the app serves, path parameters filled in."""
+    import re
+
+    out = []
+    for route in app.routes:
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                out.append((method, re.sub(r"\{[^}]+\}", "some-id", route.path)))
+    return out
+
+
+def test_key_only_in_the_authorization_header_on_every_route(client: TestClient):
+    """A key in the URL ends up in access logs and proxies: every route refuses it."""
+    routes = _callable_paths(client.app)
+    assert {("PUT", "/process"), ("POST", "/ingest"), ("DELETE", "/papers/some-id"), ("GET", "/openapi.json")} <= set(routes)
+    for method, path in routes:
+        if path == "/healthz":
+            continue
+        for params in ({"key": KEY}, {"api_key": KEY}, {"token": KEY}):
+            response = client.request(method, path, params=params, headers={"Authorization": ""})
+            assert response.status_code == 401, (method, path, params, response.status_code)
+        response = client.request(method, path, headers={"Authorization": f"Basic {KEY}"})
+        assert response.status_code == 401, (method, path)
+        # ... and the header alone gets past the key check.
+        response = client.request(method, path, params={"q": "x"} if path == "/search" else None)
+        assert response.status_code != 401, (method, path)
+
+
+def test_schema_pages_are_behind_the_key(client: TestClient):
+    assert client.get("/openapi.json", headers={"Authorization": ""}).status_code == 401
+    schema = client.get("/openapi.json").json()
+    assert "/process" in schema["paths"] and "multipart/form-data" in str(schema["paths"]["/ingest"])
+    for page in ("/docs", "/redoc"):
+        assert client.get(page, headers={"Authorization": ""}).status_code in (401, 404)
+
+
+def _leftovers(data_dir: Path) -> list[Path]:
+    """Files under uploads/ that no paper holds: partial or refused uploads."""
+    incoming = data_dir / "uploads" / ".incoming"
+    return sorted(incoming.rglob("*")) if incoming.exists() else []
+
+
+@pytest.fixture
+def small(tmp_path: Path):
+    """A service with a 1 MB file limit (the default 200 MB would make these tests slow)."""
+    from scholargraph.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "d").with_overrides(
+        {"service.api_key": KEY, "parsing.max_file_mb": 1, "parsing.workers": 1})
+    with TestClient(create_app(settings)) as c:
+        c.headers["Authorization"] = f"Bearer {KEY}"
+        yield c, settings.data_dir
+
+
+def test_bodies_over_the_limit_are_refused_while_streaming_and_leave_nothing(small, docs: Path):
+    client, data_dir = small
+
+    def chunks(total_mb: int):  # no Content-Length: the limit must hold while reading
+        for _ in range(total_mb * 16):
+            yield b"x" * 65536
+
+    response = client.put("/process", content=chunks(3), headers={"X-Filename": "big.txt"})
+    assert response.status_code == 413 and "big.txt" in response.json()["detail"]
+    response = client.put("/process", content=b"y" * (2 * 2**20), headers={"X-Filename": "declared.txt"})
+    assert response.status_code == 413
+    files = [("files", ("small.md", (docs / "sample.md").read_bytes(), "text/markdown")),
+             ("files", ("huge.txt", b"z" * (2 * 2**20), "text/plain"))]
+    response = client.post("/ingest", files=files, data={"kb": "kb"})
+    assert response.status_code == 413 and "huge.txt" in response.json()["detail"]
+    assert _leftovers(data_dir) == []
+    assert [p for p in (data_dir / "uploads").rglob("*") if p.is_file()] == []  # not even small.md
+    assert client.get("/papers").json() == []
+    # Under the limit still works, and leaves no temp file either.
+    assert client.put("/process", content=(docs / "sample.md").read_bytes(), headers={"X-Filename": "ok.md"}).status_code == 200
+    assert _leftovers(data_dir) == []
+
+
+@pytest.mark.parametrize("name", [".", "..", "", "  ", "../../etc/passwd", "a/b/../c.md", "..\\..\\win.md",
+                                  "/abs/path.md", "x" * 400 + ".md", "nul\x00byte.md", "-rf.md"])
+def test_hostile_upload_names_never_give_500(small, docs: Path, name: str):
+    client, data_dir = small
+    body = (docs / "sample.md").read_bytes()
+    response = client.put("/process", content=body, headers={"X-Filename": quote(name), "Content-Type": "text/markdown"})
+    assert response.status_code in (200, 422), (name, response.text)
+    response = client.post("/ingest", files=[("files", (name, body, "text/markdown"))], data={"kb": "kb"})
+    assert response.status_code in (200, 422), (name, response.text)
+    assert _leftovers(data_dir) == []
+    uploads = data_dir / "uploads"
+    for stored in (p for p in uploads.rglob("*") if p.is_file()):
+        # one folder per content hash, one plain file name inside it
+        assert stored.parent.parent == uploads and not stored.name.startswith("."), stored
+        assert len(stored.name.encode()) <= 255
+
+
+def test_refused_and_failed_uploads_are_deleted(small):
+    client, data_dir = small
+    response = client.post("/ingest", files=[("files", ("notes.xyz", b"plain", "application/octet-stream"))],
+                           data={"kb": "kb:bad"})
+    assert response.status_code == 422
+    assert [p for p in (data_dir / "uploads").rglob("*") if p.is_file()] == []
+    assert client.post("/ingest", content=b"not multipart", headers={"Content-Type": "text/plain"}).status_code == 400
+    assert _leftovers(data_dir) == []
+
+
+def test_serving_a_network_address_needs_a_key_or_an_explicit_flag(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from scholargraph.cli import app
+    from scholargraph.errors import ConfigError
+    from scholargraph.service import check_bind
+    from scholargraph.settings import Settings
+
+    base = Settings(data_dir=tmp_path / "d")
+    for host in ("0.0.0.0", "::", "192.168.1.5", "my-host.example"):
+        with pytest.raises(ConfigError, match="without an API key"):
+            check_bind(base.with_overrides({"service.host": host}))
+        check_bind(base.with_overrides({"service.host": host, "service.api_key": KEY}))
+        check_bind(base.with_overrides({"service.host": host, "service.insecure_no_auth": True}))
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        check_bind(base.with_overrides({"service.host": host}))
+
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "d"), "serve", "--host", "0.0.0.0"],
+                                env={"SCHOLARGRAPH_SERVICE__API_KEY": ""})
+    assert result.exit_code == 1 and "--insecure-no-auth" in result.output
 
 
 def test_open_service_without_key(tmp_path: Path):

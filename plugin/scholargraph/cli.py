@@ -209,6 +209,28 @@ def upgrade(ctx: typer.Context) -> None:
 
 
 @app.command()
+def doctor(
+    ctx: typer.Context,
+    grace: Optional[float] = typer.Option(
+        None, "--grace", help="Seconds a vector must stay orphaned before it is deleted (default store.orphan_grace_s; "
+        "0 when nothing else writes to the library)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Delete vectors a killed ingest left without a committed paper, then run `upgrade`; safe to rerun."""
+    library = _library(ctx)
+    try:
+        gone = library.sweep_orphans(grace)
+        changed = library.upgrade()
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json({**gone.to_json(), "upgraded": changed})
+        return
+    err.print(f"removed {len(gone.chunks)} orphan chunk vector(s) and {len(gone.papers)} orphan paper vector(s); "
+              f"upgraded {changed} paper(s)")
+
+
+@app.command()
 def stats(
     ctx: typer.Context,
     kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: all."),
@@ -392,8 +414,15 @@ def serve(
     ctx: typer.Context,
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST)."),
     port: Optional[int] = typer.Option(None, "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT)."),
+    insecure_no_auth: bool = typer.Option(
+        False, "--insecure-no-auth",
+        help="Serve a non-loopback address without an API key (only behind a proxy that authenticates)."),
 ) -> None:
     """Run the HTTP service: Open WebUI external document loader, ingest, search, graph view."""
     from scholargraph.service import serve as run_service
 
-    run_service(_settings(ctx).with_overrides({"service.host": host, "service.port": port}))
+    try:
+        run_service(_settings(ctx).with_overrides({"service.host": host, "service.port": port,
+                                                   "service.insecure_no_auth": insecure_no_auth or None}))
+    except ScholarGraphError as exc:
+        _fail(exc)

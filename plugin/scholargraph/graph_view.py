@@ -9,6 +9,7 @@ one, a link that opens the paper itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
@@ -36,10 +37,16 @@ def neighbourhood(graph: dict[str, Any], centre: Iterable[str], hops: int = 1) -
     return {"nodes": nodes, "edges": edges}
 
 
+# Characters that could end a <script> element or open an HTML comment or entity inside it,
+# written as JSON escapes; outside strings JSON never holds them, so the data reads back the same.
+_SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_PLACEHOLDER = re.compile(r"__(TITLE|LEGEND|HEIGHT|DATA)__")
+
+
 def _script_json(data: Any) -> str:
-    """JSON safe to place inside a <script> element."""
+    """JSON safe to place inside a <script> element: no ``</script>``, ``<!--`` or ``&`` survives."""
     text = json.dumps(data, ensure_ascii=False)
-    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return re.sub("[<>&\u2028\u2029]", lambda m: _SCRIPT_UNSAFE[m.group()], text)
 
 
 def render_graph_html(
@@ -74,10 +81,14 @@ def render_graph_html(
         f'<span><i style="background:{colour}"></i>{escape(EDGE_LABELS[kind])}</span>'
         for kind, colour in EDGE_COLOURS.items()
     )
-    data = _script_json({"nodes": nodes, "edges": edges, "colours": EDGE_COLOURS})
-    return _PAGE.replace("__TITLE__", escape(title)).replace("__LEGEND__", legend).replace(
-        "__HEIGHT__", str(int(height))
-    ).replace("__DATA__", data)
+    values = {
+        "TITLE": escape(title),
+        "LEGEND": legend,
+        "HEIGHT": str(int(height)),
+        "DATA": _script_json({"nodes": nodes, "edges": edges, "colours": EDGE_COLOURS}),
+    }
+    # One pass: a value that holds a placeholder's name (a kb called "__DATA__") stays text.
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], _PAGE)
 
 
 _PAGE = """<!DOCTYPE html>

@@ -92,6 +92,12 @@ class Library:
             log.info("upgraded %d paper(s) made by an older version", changed)
         return changed
 
+    def sweep_orphans(self, grace_s: float | None = None):
+        """Delete vectors whose paper never committed (a kill inside a commit); see ``maintenance``."""
+        from scholargraph.maintenance import sweep_orphans
+
+        return sweep_orphans(self, grace_s)
+
     def start_upgrade(self) -> threading.Thread | None:
         """``upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``: an older library
         serves while it catches up."""
@@ -170,7 +176,9 @@ class Library:
 
     def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
         stats = dict(self.graph.stats(scopes))
-        stats["chunks"] = self.store.count(scopes)
+        from scholargraph.maintenance import committed_chunks
+
+        stats["chunks"] = committed_chunks(self.graph, scopes)  # not Chroma's count: it may hold orphans
         stats["embedding_model"] = self.embedder.name
         stats["dimension"] = self.embedder.dimension
         stats["vector_store"] = self.store.location

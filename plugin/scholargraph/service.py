@@ -2,8 +2,12 @@
 
 ``create_app(settings)`` builds the FastAPI app over one ``Library``; ``serve(settings)``
 runs it with uvicorn (``scholargraph serve``). Every route except ``/healthz`` wants
-``Authorization: Bearer <settings.service.api_key>`` when that key is set; a browser, which
-cannot send the header, may pass ``?key=`` to the graph view and paper links instead.
+``Authorization: Bearer <settings.service.api_key>`` when that key is set, the OpenAPI schema
+included (``/docs`` and ``/redoc`` are off then). The key is taken from that header only, never
+from the query string: URLs end up in access logs, proxies and browser history.
+
+Uploads stream to disk with ``parsing.max_file_mb`` enforced while reading (``uploads.py``);
+a refused or failed upload leaves no file behind.
 
 ``PUT /process`` follows the contract of Open WebUI's ``ExternalDocumentLoader``
 (``open_webui/retrieval/loaders/external_document.py``, 0.12.x): the raw file bytes as the
@@ -15,26 +19,52 @@ We answer one document per section, with page numbers in the metadata.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import mimetypes
-import re
 import shutil
 import tempfile
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from scholargraph import __version__
 from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
 from scholargraph.ids import content_hash
 from scholargraph.settings import Settings
+from scholargraph.uploads import (
+    ReceivedFile,
+    UploadRefused,
+    UploadTooLarge,
+    plain_stem,
+    receive_multipart,
+    remove_quietly,
+    safe_filename,
+    spool_body,
+)
 
 log = logging.getLogger("scholargraph.service")
+
+# Partial uploads, under the data dir's uploads/ folder; emptied of stale files at start.
+INCOMING = ".incoming"
+
+# /ingest parses its multipart body itself (to enforce the size limit while reading); this
+# tells the OpenAPI schema what it takes.
+INGEST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": "Paper files (pdf, docx, html, md, txt)."},
+        "kb": {"type": "string", "default": "default", "description": "Knowledge base (scope) to add them to."},
+    }}}}}}
 
 # What Open WebUI may send as Content-Type when X-Filename carries no usable suffix.
 SUFFIX_BY_TYPE = {
@@ -95,21 +125,22 @@ def paper_documents(paper, filename: str) -> list[dict[str, Any]]:
 
 
 class _Auth:
-    """Bearer-key check; an empty key leaves the service open (meant for loopback use)."""
+    """Bearer-key check on the ``Authorization`` header (what Open WebUI's external document
+    loader sends); an empty key leaves the service open, which ``serve`` allows on loopback only."""
 
     def __init__(self, key: str) -> None:
         self.key = key
 
-    def __call__(self, request: Request) -> str | None:
+    def __call__(self, request: Request) -> None:
         if not self.key:
-            return None
+            return
         header = request.headers.get("authorization", "")
-        given = header[7:].strip() if header.lower().startswith("bearer ") else request.query_params.get("key", "")
+        scheme, _, given = header.partition(" ")
+        given = given.strip() if scheme.lower() == "bearer" else ""
         if not given or not hmac.compare_digest(given.encode(), self.key.encode()):
             raise HTTPException(401, "missing or wrong API key: send 'Authorization: Bearer <key>' "
                                      "(the key is SCHOLARGRAPH_SERVICE__API_KEY on the server)",
                                 headers={"WWW-Authenticate": "Bearer"})
-        return given
 
 
 def create_app(settings: Settings | None = None, library=None) -> FastAPI:
@@ -137,8 +168,22 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
             return
         library.upgrade_logged()
 
+    def sweep() -> None:
+        """Vectors a killed ingest left without a committed paper (``maintenance``), off the request path."""
+        from scholargraph.maintenance import sweep_orphans_logged
+
+        try:
+            library = lib()
+        except Exception as exc:
+            log.warning("orphan vector sweep at start did not run (%s)", exc)
+            return
+        sweep_orphans_logged(library)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        _clear_stale(Path(settings.data_dir) / "uploads" / INCOMING)
+        app.state.sweep = threading.Thread(target=sweep, name="scholargraph-sweep", daemon=True)
+        app.state.sweep.start()
         if settings.graph.upgrade_on_open:
             app.state.upgrade = threading.Thread(target=upgrade, name="scholargraph-upgrade", daemon=True)
             app.state.upgrade.start()
@@ -146,11 +191,36 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         if state["library"] is not None:
             state["library"].close()
 
+    keyed = bool(settings.service.api_key)
+    # With a key, the schema pages are not public: /openapi.json is served behind the key below,
+    # and the interactive /docs and /redoc (which a browser cannot load with a header) are off.
     app = FastAPI(title="ScholarGraph", version=__version__, lifespan=lifespan,
-                  description="Graph-aware retrieval over a paper library; Open WebUI external document loader.")
+                  description="Graph-aware retrieval over a paper library; Open WebUI external document loader.",
+                  openapi_url=None if keyed else "/openapi.json",
+                  docs_url=None if keyed else "/docs", redoc_url=None if keyed else "/redoc")
     auth = Depends(_Auth(settings.service.api_key))
     app.state.settings = settings
     app.state.library = lib
+    uploads = Path(settings.data_dir) / "uploads"
+    incoming = uploads / INCOMING
+    limit = settings.parsing.max_file_mb * 2**20
+
+    if keyed:
+        @app.get("/openapi.json", include_in_schema=False, dependencies=[auth])
+        def openapi() -> JSONResponse:
+            if app.openapi_schema is None:
+                app.openapi_schema = get_openapi(title=app.title, version=app.version,
+                                                 description=app.description, routes=app.routes)
+            return JSONResponse(app.openapi_schema)
+
+    def too_large(name: str) -> HTTPException:
+        return HTTPException(413, str(UploadTooLarge(name, settings.parsing.max_file_mb)))
+
+    def declared_too_large(request: Request, name: str) -> None:
+        """Refuse at once a body whose declared length is over the limit (nothing read)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large(name)
 
     @app.exception_handler(ScholarGraphError)
     async def _engine_error(_request: Request, exc: ScholarGraphError) -> JSONResponse:
@@ -164,39 +234,59 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
     @app.put("/process", dependencies=[auth])
     async def process(request: Request) -> Any:
         """Open WebUI external document loader: raw bytes in, one document per section out."""
-        filename = unquote(request.headers.get("x-filename", "")) or "document"
-        limit = settings.parsing.max_file_mb * 1024 * 1024
-        data = await request.body()
-        if len(data) > limit:
-            raise HTTPException(413, f"{filename}: larger than {settings.parsing.max_file_mb} MB "
-                                     "(SCHOLARGRAPH_PARSING__MAX_FILE_MB)")
-        if not data:
-            raise HTTPException(422, f"{filename}: empty request body")
-        suffix = _suffix_for(filename, request.headers.get("content-type"))
-        from starlette.concurrency import run_in_threadpool
+        filename = safe_filename(request.headers.get("x-filename"), "document")
+        declared_too_large(request, filename)
+        try:
+            path = await spool_body(request.stream(), incoming, limit, filename)
+        except UploadTooLarge:
+            raise too_large(filename) from None
+        try:
+            if path.stat().st_size == 0:
+                raise HTTPException(422, f"{filename}: empty request body")
+            suffix = _suffix_for(filename, request.headers.get("content-type"))
+            return await run_in_threadpool(_parse_upload, path, filename, suffix, settings)
+        finally:
+            remove_quietly(path)
 
-        return await run_in_threadpool(_parse_bytes, data, filename, suffix, settings)
+    @app.post("/ingest", dependencies=[auth], openapi_extra=INGEST_BODY)
+    async def ingest(request: Request) -> JSONResponse:
+        """Store uploads under the data dir (so the graph view can open them) and ingest them.
 
-    @app.post("/ingest", dependencies=[auth])
-    def ingest(
-        files: list[UploadFile] = File(..., description="Paper files (pdf, docx, html, md, txt)."),
-        kb: str = Form("default", description="Knowledge base (scope) to add them to."),
-    ) -> JSONResponse:
-        """Store uploads under the data dir (so the graph view can open them) and ingest them."""
-        uploads = Path(settings.data_dir) / "uploads"
-        stored: dict[str, str] = {}
-        for upload in files:
-            name = Path(upload.filename or "upload").name
-            with tempfile.NamedTemporaryFile(dir=_ensure(uploads), delete=False) as tmp:
-                shutil.copyfileobj(upload.file, tmp)
-                tmp_path = Path(tmp.name)
-            digest = content_hash(tmp_path)
-            target = uploads / digest[:16] / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp_path.replace(target)
-            stored[str(target)] = name
-        with write_lock:
-            report = lib().ingest(list(stored), scope=kb)
+        Multipart ``files`` (one or more) and ``kb``. Each file is written to disk as it
+        arrives and refused (413) at the first byte over ``parsing.max_file_mb``; files that
+        are refused or fail to ingest are deleted.
+        """
+        try:
+            fields, received = await receive_multipart(
+                request.headers.get("content-type", ""), request.stream(), incoming, limit,
+                settings.service.max_upload_files)
+        except UploadTooLarge as exc:
+            raise HTTPException(413, str(exc)) from None
+        except UploadRefused as exc:
+            raise HTTPException(400, str(exc)) from None
+        kb = fields.get("kb") or "default"
+        new: list[Path] = []
+        try:
+            if not received:
+                raise HTTPException(422, "no files in the upload (multipart field 'files')")
+            stored, new = await run_in_threadpool(_store_uploads, received, uploads)
+
+            def run():
+                with write_lock:
+                    return lib().ingest(list(stored), scope=kb)
+
+            report = await run_in_threadpool(run)
+        except BaseException:
+            for path in new:
+                _remove_upload(path, uploads)
+            raise
+        finally:
+            for item in received:
+                remove_quietly(item.path)
+        failed = {p for p, _ in report.failed}
+        for path in new:
+            if str(path) in failed:
+                _remove_upload(path, uploads)
         shown = lambda p: stored.get(p, Path(p).name)  # noqa: E731
         body = {
             "kb": kb,
@@ -255,8 +345,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
     def graph_view(request: Request, kb: list[str] | None = Query(None)) -> HTMLResponse:
         from scholargraph.graph_view import render_graph_html
 
-        params = [("key", request.query_params["key"])] if request.query_params.get("key") else []
-        params += [("kb", s) for s in kb or []]
+        params = [("kb", s) for s in kb or []]
         query = "?" + urlencode(params) if params else ""
 
         def url(node: dict[str, Any]) -> str:
@@ -268,22 +357,20 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
     return app
 
 
-def _parse_bytes(data: bytes, filename: str, suffix: str, settings: Settings) -> list[dict[str, Any]]:
-    """Parse uploaded bytes through a temp file with the right suffix; ParseError -> 422."""
+def _parse_upload(path: Path, filename: str, suffix: str, settings: Settings) -> list[dict[str, Any]]:
+    """Parse an uploaded file under its own name and the right suffix; ParseError -> 422."""
     from scholargraph.ingest import SUPPORTED_SUFFIXES
     from scholargraph.parsing import parse_file
 
     if suffix not in SUPPORTED_SUFFIXES:
         raise HTTPException(422, f"{filename}: unsupported file type {suffix or '(none)'}; "
                                  f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    with tempfile.TemporaryDirectory(prefix="scholargraph-process-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="process-", dir=path.parent) as tmp:
         # The file's own name, so a paper with no printed title falls back to it, not "document".
-        stem = re.sub(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_", "", Path(filename).stem)
-        safe = re.sub(r"[^\w.-]+", "_", stem)[:120] or "document"
-        path = Path(tmp) / f"{safe}{suffix}"
-        path.write_bytes(data)
+        named = Path(tmp) / f"{plain_stem(filename)}{suffix}"
+        path.replace(named)
         try:
-            paper = parse_file(path, settings.parsing)
+            paper = parse_file(named, settings.parsing)
         except ParseError as exc:
             raise HTTPException(422, f"{filename}: {exc.reason}") from exc
         except ScholarGraphError as exc:
@@ -298,10 +385,68 @@ def _parse_bytes(data: bytes, filename: str, suffix: str, settings: Settings) ->
     return docs
 
 
+def _store_uploads(received: list[ReceivedFile], uploads: Path) -> tuple[dict[str, str], list[Path]]:
+    """Move received files to ``uploads/<content hash>/<name>``; returns {stored path: name} and
+    the paths that did not exist before (what a failure may delete)."""
+    stored: dict[str, str] = {}
+    new: list[Path] = []
+    for item in received:
+        target = uploads / content_hash(item.path)[:16] / item.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            new.append(target)
+        item.path.replace(target)
+        stored[str(target)] = item.name
+    return stored, new
 
-def _ensure(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+
+def _remove_upload(path: Path, uploads: Path) -> None:
+    """Delete a stored upload and its hash folder once empty."""
+    remove_quietly(path)
+    if path.parent != uploads:
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass  # another file of the same content is still there
+
+
+def _clear_stale(folder: Path, older_than_s: float = 3600) -> None:
+    """Partial uploads left by a service that was killed mid-request (another running
+    service may be writing the fresh ones, so only old files go)."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for item in folder.iterdir():
+        try:
+            if item.stat().st_mtime < cutoff:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+        except OSError:
+            pass
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address is reachable from this machine only."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse to serve a non-loopback address without a key, unless told so explicitly."""
+    service = settings.service
+    if service.api_key or is_loopback(service.host):
+        return
+    if not service.insecure_no_auth:
+        raise ConfigError(
+            f"refusing to serve on {service.host} without an API key: anyone who can reach it could read "
+            "and change the library. Set SCHOLARGRAPH_SERVICE__API_KEY, bind 127.0.0.1, or pass "
+            "--insecure-no-auth (service.insecure_no_auth) if a proxy in front does the authentication"
+        )
+    log.warning("serving on %s without an API key (--insecure-no-auth): anyone who can reach it can read "
+                "and change the library", service.host)
 
 
 def serve(settings: Settings | None = None) -> None:
@@ -309,8 +454,5 @@ def serve(settings: Settings | None = None) -> None:
     import uvicorn
 
     settings = settings or Settings()
-    host, port = settings.service.host, settings.service.port
-    if not settings.service.api_key and host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("serving on %s without an API key: anyone who can reach it can read and change the "
-                    "library; set SCHOLARGRAPH_SERVICE__API_KEY", host)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    check_bind(settings)
+    uvicorn.run(create_app(settings), host=settings.service.host, port=settings.service.port, log_level="info")

@@ -112,6 +112,12 @@ class StoreSettings(BaseModel):
     max_retries: int = Field(3, ge=0, description="Retries of a Chroma server request that was refused, dropped or timed out.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay for the Chroma server; doubles each retry.")
     collection_prefix: str = Field("sg", description="Prefix of every Chroma collection ScholarGraph owns.")
+    orphan_grace_s: float = Field(
+        60.0, ge=0, description="The orphan sweep (service start, `scholargraph doctor`) deletes vectors whose paper "
+        "never committed only if they are still orphans after this many seconds, so an ingest that another "
+        "process is committing right then is left alone. 0 when nothing else writes to the library.",
+    )
+
 
 
 class GraphSettings(BaseModel):
@@ -175,7 +181,16 @@ class ServiceSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Bind address of `scholargraph serve`.")
     port: int = Field(8765, description="Port of `scholargraph serve`.")
-    api_key: str = Field("", description="Bearer key clients must send; empty = no auth (local use only).")
+    api_key: str = Field(
+        "", description="Key clients must send as 'Authorization: Bearer <key>' (never in the URL); empty = no "
+        "auth, which `serve` allows on a loopback address only (see insecure_no_auth).",
+    )
+    insecure_no_auth: bool = Field(
+        False, description="Let `serve` bind a non-loopback address with no api_key (only behind a proxy that "
+        "authenticates; anyone who reaches the service can read and change the library).",
+    )
+    max_upload_files: int = Field(100, ge=1, description="Most files one POST /ingest request may carry.")
+
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,96 @@
+"""Library housekeeping: vectors whose paper never committed.
+
+An ingest writes a paper's vectors to Chroma first and commits the paper to the graph last
+(the graph is what reads trust). A process killed between the two leaves chunk vectors and a
+paper vector that no read ever shows, but that take space, and that an older ``stats`` counted.
+``sweep_orphans`` finds them, waits ``store.orphan_grace_s`` so that an ingest still inside its
+commit in another process can finish, and deletes those that are still orphans.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+log = logging.getLogger("scholargraph")
+
+
+@dataclass
+class Orphans:
+    """Vector ids with no committed paper behind them."""
+
+    chunks: list[str] = field(default_factory=list)
+    papers: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.papers)
+
+    def to_json(self) -> dict[str, int]:
+        return {"orphan_chunks": len(self.chunks), "orphan_paper_vectors": len(self.papers)}
+
+
+def find_orphans(library, only: Orphans | None = None) -> Orphans:
+    """Chunk vectors whose (paper, scope) and paper vectors whose paper the graph has not committed.
+
+    ``only``: check just these ids again (the second look of a sweep).
+    """
+    store, graph = library.store, library.graph
+    if only is None:
+        by_scope = store.chunk_ids_by_scope()
+        paper_ids = store.paper_vector_ids()
+    else:
+        by_scope = {}
+        for cid in only.chunks:
+            by_scope.setdefault(cid.rsplit(":", 2)[0], []).append(cid)
+        paper_ids = list(only.papers)
+    chunks: list[str] = []
+    for scope, ids in by_scope.items():
+        committed = graph.chunk_ids(list({cid.rsplit(":", 2)[1] for cid in ids}), [scope])
+        expected = {cid for cids in committed.values() for cid in cids}
+        chunks.extend(cid for cid in ids if cid not in expected)
+    known = graph.papers_by_ids(paper_ids) if paper_ids else {}
+    return Orphans(chunks=chunks, papers=[pid for pid in paper_ids if pid not in known])
+
+
+def sweep_orphans(library, grace_s: float | None = None) -> Orphans:
+    """Delete orphan vectors that stay orphans for ``grace_s`` seconds; returns what was deleted."""
+    grace = library.settings.store.orphan_grace_s if grace_s is None else grace_s
+    first = find_orphans(library)
+    if not first:
+        return first
+    if grace > 0:
+        time.sleep(grace)
+    still = find_orphans(library, only=first)
+    library.store.delete_chunks(still.chunks)
+    library.store.delete_paper_vectors(still.papers)
+    return still
+
+
+def sweep_orphans_logged(library, grace_s: float | None = None) -> Orphans | None:
+    """``sweep_orphans`` for a long-running face: the outcome is logged, never raised."""
+    try:
+        gone = sweep_orphans(library, grace_s)
+    except Exception as exc:  # a server that is down must not stop the face
+        log.warning("orphan vector sweep did not run (%s); run `scholargraph doctor` later", exc)
+        return None
+    if gone:
+        log.info("removed %d chunk vector(s) and %d paper vector(s) left by an interrupted ingest",
+                 len(gone.chunks), len(gone.papers))
+    return gone
+
+
+def committed_chunks(graph, scopes: Sequence[str] | None = None) -> int:
+    """Chunks of committed papers in the scopes (what reads can return), from the graph."""
+    from scholargraph.graph.schema import paper_scopes
+
+    if scopes is not None and not scopes:
+        return 0
+    query = select(func.coalesce(func.sum(paper_scopes.c.n_chunks), 0))
+    if scopes is not None:
+        query = query.where(paper_scopes.c.scope.in_(list(scopes)))
+    with graph.db.read("counting chunks") as conn:
+        return int(conn.scalar(query))
