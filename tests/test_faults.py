@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -264,15 +266,15 @@ def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
-@pytest.mark.faults
-def test_a_huge_streamed_body_keeps_the_service_memory_bounded(tmp_path: Path):
-    """300 MB sent without Content-Length against a 10 MB limit: refused, memory flat, no file left."""
+@contextmanager
+def _service(data: Path, env: dict[str, str], *args: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`scholargraph serve` in a subprocess, ready on a free port; its output is kept in files."""
     import http.client
 
     port = free_port()
-    env = {**_env(), "SCHOLARGRAPH_SERVICE__API_KEY": "k", "SCHOLARGRAPH_PARSING__MAX_FILE_MB": "10"}
-    server = subprocess.Popen([str(SCHOLARGRAPH), "--data-dir", str(tmp_path / "d"), "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    out = open(data.parent / "service.out", "w+")
+    server = subprocess.Popen([str(SCHOLARGRAPH), "--data-dir", str(data), "serve", "--port", str(port), *args],
+                              env={**_env(), **env}, stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 120
         while True:
@@ -285,6 +287,20 @@ def test_a_huge_streamed_body_keeps_the_service_memory_bounded(tmp_path: Path):
                 pass
             assert time.time() < deadline and server.poll() is None, "service did not start"
             time.sleep(0.5)
+        yield port, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        out.close()
+
+
+@pytest.mark.faults
+def test_a_huge_streamed_body_keeps_the_service_memory_bounded(tmp_path: Path):
+    """300 MB sent without Content-Length against a 10 MB limit: refused, memory flat, no file left."""
+    import http.client
+
+    env = {"SCHOLARGRAPH_SERVICE__API_KEY": "k", "SCHOLARGRAPH_PARSING__MAX_FILE_MB": "10"}
+    with _service(tmp_path / "d", env) as (port, server):
         before = _rss_mb(server.pid)
         peak = before
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -294,11 +310,9 @@ def test_a_huge_streamed_body_keeps_the_service_memory_bounded(tmp_path: Path):
         conn.putheader("Transfer-Encoding", "chunked")
         conn.endheaders()
         block = b"a" * 2**20
-        sent = 0
         try:
-            for _ in range(300):
+            for sent in range(1, 301):
                 conn.send(b"%x\r\n%s\r\n" % (len(block), block))
-                sent += 1
                 if sent % 10 == 0:
                     peak = max(peak, _rss_mb(server.pid))
             conn.send(b"0\r\n\r\n")
@@ -307,9 +321,33 @@ def test_a_huge_streamed_body_keeps_the_service_memory_bounded(tmp_path: Path):
         response = conn.getresponse()
         assert response.status == 413, response.read()[:500]
         peak = max(peak, _rss_mb(server.pid))
+        print(f"rss before {before:.0f} MB, peak {peak:.0f} MB")
         assert peak - before < 100, (before, peak)
         incoming = tmp_path / "d" / "uploads" / ".incoming"
         assert not incoming.exists() or list(incoming.iterdir()) == []
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+
+@pytest.mark.faults
+def test_a_key_in_the_url_is_refused_and_never_logged(tmp_path: Path):
+    import http.client
+
+    with _service(tmp_path / "d", {"SCHOLARGRAPH_SERVICE__API_KEY": "k"}) as (port, _server):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/papers?kb=x&key=SECRET-KEY-1&api_key=SECRET-KEY-2")
+        assert conn.getresponse().status == 401
+        time.sleep(0.5)
+    log = (tmp_path / "service.out").read_text()
+    assert "GET /papers?kb=x&key=***&api_key=***" in log and "SECRET-KEY" not in log
+
+
+@pytest.mark.faults
+def test_serving_every_address_without_a_key_needs_the_explicit_flag(tmp_path: Path):
+    import http.client
+
+    refused = subprocess.run([str(SCHOLARGRAPH), "--data-dir", str(tmp_path / "d"), "serve", "--host", "0.0.0.0"],
+                             env=_env(), capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "without an API key" in refused.stderr
+    with _service(tmp_path / "d", {}, "--host", "0.0.0.0", "--insecure-no-auth") as (port, _server):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/papers")
+        assert conn.getresponse().status == 200

@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import logging
 import mimetypes
+import re
 import shutil
 import tempfile
 import threading
@@ -449,10 +450,38 @@ def check_bind(settings: Settings) -> None:
                 "and change the library", service.host)
 
 
+class RedactQuerySecrets(logging.Filter):
+    """Access-log lines with the values of key-like query parameters replaced by ``***``.
+
+    The service refuses a key in the URL, but uvicorn logs the request line before anyone
+    reads it: a client that put its key there must not find it in the log.
+    """
+
+    PATTERN = re.compile(r"(?i)([?&][^=&\s]*(?:key|token|secret|password|auth)[^=&\s]*=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.PATTERN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up, with ``RedactQuerySecrets`` on the access log."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": f"{__name__}.RedactQuerySecrets"}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    return config
+
+
 def serve(settings: Settings | None = None) -> None:
     """Run the service with uvicorn on settings.service.host:port (``scholargraph serve``)."""
     import uvicorn
 
     settings = settings or Settings()
     check_bind(settings)
-    uvicorn.run(create_app(settings), host=settings.service.host, port=settings.service.port, log_level="info")
+    uvicorn.run(create_app(settings), host=settings.service.host, port=settings.service.port, log_level="info",
+                log_config=log_config())
