@@ -1,7 +1,8 @@
 """Passage cleanliness: the share of stored chunks that carry debris (captions, table text,
 arXiv stamps, footnote marks and URLs, running heads, page numbers) in body text.
 
-    .venv/bin/python bench/debris.py [PATH ...] [--workers N] [--examples N]
+    .venv/bin/python bench/debris.py [PATH ...] [--workers N] [--examples N] [--dump FILE]
+                                     [--set parsing.pdf_reader=unstructured]
 
 Parses and chunks each PDF with the default settings (what ingest stores) and runs the
 detector of tests/debris.py on every chunk; prints one JSON object.
@@ -25,13 +26,15 @@ from machine import machine  # noqa: E402
 DEFAULT = ROOT.parent / "shared" / "data" / "papers"
 
 
-def _chunks(path: str):
+def _chunks(path: str, overrides: dict[str, str]):
     """Worker job: (file name, chunks, page edges) of one PDF."""
     from scholargraph.chunking import chunk_paper
     from scholargraph.parsing import parse_file
+    from scholargraph.settings import Settings
 
-    paper = parse_file(path)
-    return Path(path).name, chunk_paper(paper), PageEdges.from_pdf(path)
+    settings = Settings().with_overrides(overrides)
+    paper = parse_file(path, settings.parsing)
+    return Path(path).name, chunk_paper(paper, settings.chunking), PageEdges.from_pdf(path)
 
 
 def main() -> None:
@@ -40,14 +43,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--examples", type=int, default=0, help="print this many debris examples")
     parser.add_argument("--dump", type=Path, help="write every chunk (kind, section, pages, text) as JSON lines here")
+    parser.add_argument("--set", action="append", default=[], metavar="GROUP.FIELD=VALUE",
+                        help="a settings override, e.g. parsing.pdf_reader=unstructured")
     args = parser.parse_args()
     files = sorted(str(f) for p in args.paths for f in ([Path(p)] if Path(p).is_file() else Path(p).glob("*.pdf")))
     report = DebrisReport()
     per_paper: dict[str, dict] = {}
+    overrides = dict(item.split("=", 1) for item in args.set)
     start = time.perf_counter()
     dump = open(args.dump, "w", encoding="utf-8") if args.dump else None
     with cf.ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
-        for name, chunks, edges in pool.map(_chunks, files):
+        for name, chunks, edges in pool.map(_chunks, files, [overrides] * len(files)):
             before = (report.chunks, report.with_debris)
             for chunk in chunks:
                 found = report.add(name, chunk, edges)
@@ -61,6 +67,7 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "debris",
         "files": len(files),
+        "settings": overrides,
         "chunks": report.chunks,
         "chunks_by_kind": report.by_kind,
         "chunks_with_debris": report.with_debris,
