@@ -284,6 +284,63 @@ def test_pipe_reply_without_stream_carries_sources(owui, tmp_path, monkeypatch):
     assert reply["sources"][0]["source"]["type"] == "scholargraph"
 
 
+def _pipe_reply(module, valves, question: str) -> dict:
+    pipe = module.Pipe()
+    pipe.valves = valves
+    body = {"model": "scholargraph_pipe.scholargraph-assistant", "stream": False,
+            "messages": [{"role": "user", "content": question}]}
+    return run(pipe.pipe(body, __user__={"id": "alice"}, __metadata__={}, __files__=[{"type": "collection", "id": "kb1"}]))
+
+
+def test_pipe_without_an_llm_quotes_the_papers_and_names_the_valves(owui, tmp_path, monkeypatch):
+    monkeypatch.delenv("SCHOLARGRAPH_LLM__BASE_URL", raising=False)
+    monkeypatch.delenv("SCHOLARGRAPH_LLM__MODEL", raising=False)
+    module = load(FUNCTION_FILES["Pipe"])
+    reply = _pipe_reply(module, module.Pipe.Valves(data_dir=str(tmp_path / "library")),
+                        "How do citation graphs help dense retrieval?")
+    content = reply["choices"][0]["message"]["content"]
+    quoted = [line for line in content.splitlines() if line.startswith("> ")]
+    assert quoted and all(line.endswith("]") for line in quoted)
+    assert any("citation" in line.lower() for line in quoted)
+    assert "**Sources**" in content and "[1] Graph-Augmented Retrieval for Scientific Papers" in content
+    assert "llm_url" in content and "llm_model" in content
+    assert reply["sources"][0]["source"]["type"] == "scholargraph"
+
+
+def test_pipe_with_an_unreachable_llm_answers_from_the_papers_with_one_log_line(owui, tmp_path, caplog):
+    from conftest import free_port
+
+    module = load(FUNCTION_FILES["Pipe"])
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"), llm_url=url, llm_model="m")
+    with caplog.at_level("INFO", logger="scholargraph"):
+        reply = _pipe_reply(module, valves, "How do citation graphs help dense retrieval?")
+    content = reply["choices"][0]["message"]["content"]
+    assert content.startswith("> ") and "[1]" in content
+    assert url in content and "llm_url" in content and "Traceback" not in content
+    ours = [r for r in caplog.records if r.name.startswith("scholargraph.openwebui") and r.levelname != "INFO"]
+    assert len(ours) == 1 and ours[0].levelname == "WARNING" and not ours[0].exc_info
+
+
+def test_pipe_answers_in_the_conversation_language_when_the_question_does_not_tell(owui, tmp_path, monkeypatch):
+    module = load(FUNCTION_FILES["Pipe"])
+    valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"), llm_url="http://llm/v1", llm_model="m")
+    library = sg.get_library(sg.settings_from_valves(valves))
+    told = []
+    monkeypatch.setattr(type(library), "answer_stream", lambda self, q, pack: told.append(pack.language) or iter(["ok"]))
+    pipe = module.Pipe()
+    pipe.valves = valves
+    body = {"model": "scholargraph_pipe.scholargraph-assistant", "stream": False, "messages": [
+        {"role": "user", "content": "Wie helfen Zitationsgraphen der dichten Suche?"},
+        {"role": "assistant", "content": "..."},
+        {"role": "user", "content": "BM25?"}]}
+    run(pipe.pipe(body, __user__={"id": "alice"}, __metadata__={}, __files__=[{"type": "collection", "id": "kb1"}]))
+    body["messages"] = body["messages"][-1:]
+    run(pipe.pipe(body, __user__={"id": "alice"}, __metadata__={"variables": {"{{USER_LANGUAGE}}": "fr-FR"}},
+                  __files__=[{"type": "collection", "id": "kb1"}]))
+    assert told == ["de", "fr"]
+
+
 def test_action_draws_only_readable_papers(owui, filter_valves):
     run(sg.filter_inlet({"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
                          "files": [{"type": "collection", "id": "kb1"}]}, valves=filter_valves, user={"id": "alice"}))

@@ -2,7 +2,7 @@
 title: ScholarGraph Assistant
 author: ScholarGraph
 author_url: https://github.com/scholargraph/scholargraph
-description: A model that answers from your papers: retrieves passages and their citation-graph neighbours with ScholarGraph, streams a cited answer from the configured chat LLM and shows the papers as sources.
+description: A model that answers from your papers: retrieves passages and their citation-graph neighbours with ScholarGraph, streams a cited answer from the configured chat LLM (without one, quotes the sentences that answer best, each cited) and shows the papers as sources.
 version: 0.1.0
 license: Apache-2.0
 requirements: scholargraph
@@ -25,7 +25,7 @@ except ImportError as exc:
 class Pipe:
     class Valves(sg.RetrievalValves):
         # Retrieval knobs and the library come from sg.RetrievalValves (one definition for every function).
-        # The chat LLM that writes answers (any OpenAI-compatible server)
+        # The chat LLM that writes answers (any OpenAI-compatible server); empty = answers quoted from the papers
         llm_url: str = knob("llm.base_url", "")
         llm_model: str = knob("llm.model", "")
         llm_api_key: str = knob("llm.api_key", "")

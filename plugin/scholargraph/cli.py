@@ -13,8 +13,10 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperCommand
 
 from scholargraph.errors import ScholarGraphError
 from scholargraph.settings import Settings
@@ -24,6 +26,56 @@ console = Console()
 err = Console(stderr=True)
 
 KB_HELP = "Knowledge base (scope) to work in."
+EMPTY_HINT = "add papers with `scholargraph ingest PATH`"
+
+
+def _default(key: str, labels: dict[Any, str] | None = None) -> str:
+    """A settings default for ``show_default``: options left unset fall back to the settings
+    (env vars and --set can change them), so help names the setting too."""
+    group, field = key.split(".")
+    value = Settings.model_fields[group].default_factory().model_fields[field].default  # type: ignore[misc]
+    return f"{(labels or {}).get(value, value)} from {key}"
+
+
+class _Command(TyperCommand):
+    """Usage lines name arguments as QUESTION, PATHS... rather than typer's {question}."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [p[1:].replace("}", "").upper() if p.startswith("{") else p for p in super().collect_usage_pieces(ctx)]
+
+
+def _require_papers(library: Any, scopes: list[str] | None = None) -> None:
+    """Commands with nothing to work on say so and exit 1, before any model or Chroma is opened."""
+    try:
+        papers = library.graph.scope_version(scopes)[0]
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if papers:
+        return
+    if scopes:
+        names = ", ".join(f"'{s}'" for s in scopes)
+        err.print(f"[red]error:[/red] no papers in {escape(names)}: {EMPTY_HINT} --kb NAME", highlight=False)
+    else:
+        err.print(f"[red]error:[/red] the library is empty: {EMPTY_HINT}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _question(question: str) -> str:
+    """A blank question is a usage error (exit 2), as the HTTP service answers 422."""
+    if not question.strip():
+        raise typer.BadParameter("the question is blank: ask something, e.g. 'what is LayoutParser?'",
+                                 param_hint="QUESTION")
+    return question
+
+
+def _loading_model(library: Any) -> Any:
+    """On a terminal, say that the embedding model loads (seconds) while the first query runs."""
+    import contextlib
+
+    if not err.is_terminal:
+        return contextlib.nullcontext()
+    local = library.settings.embedding.backend == "local"
+    return err.status("loading model… (`scholargraph serve` keeps it loaded)" if local else "searching…")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -92,7 +144,7 @@ def _parse_sets(pairs: list[str]) -> dict[str, Any]:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {exc}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)  # keeps [ray], [postgres]
     raise typer.Exit(1)
 
 
@@ -105,12 +157,19 @@ def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     kb: str = typer.Option("default", "--kb", help=KB_HELP),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parallel parsing processes (0 = one per core)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parse worker processes (0 = a parse thread beside embedding, the default)."),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="Where parsing runs: 'local' or 'ray' (bulk imports; pip install 'scholargraph[ray]')."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address for --executor ray (default: RAY_ADDRESS, else a local Ray)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Parse, chunk, embed and store papers; build their graph. Safe to re-run."""
-    if workers is not None:
-        ctx.obj["settings"] = _settings(ctx).with_overrides({"parsing.workers": workers})
+    try:
+        ctx.obj["settings"] = _settings(ctx).with_overrides(
+            {"parsing.workers": workers, "parsing.executor": executor, "parsing.ray_address": address})
+    except Exception as exc:
+        err.print(f"[red]error:[/red] invalid settings: {exc}")
+        raise typer.Exit(2)
     library = _library(ctx)
     try:
         with Progress(
@@ -122,7 +181,7 @@ def ingest(
             def on_event(event) -> None:
                 progress.update(task, total=event.total, completed=event.done, last=Path(event.path).name)
                 if event.status == "failed":
-                    progress.console.print(f"[red]error:[/red] {event.message}", highlight=False)
+                    progress.console.print(f"[red]error:[/red] {escape(event.message)}", highlight=False)
 
             report = library.ingest(paths, scope=kb, progress=on_event)
     except ScholarGraphError as exc:
@@ -146,7 +205,9 @@ def papers(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the papers in the library."""
-    rows = _library(ctx).papers([kb] if kb else None)
+    library = _library(ctx)
+    _require_papers(library, [kb] if kb else None)
+    rows = library.papers([kb] if kb else None)
     out = [
         {k: r.get(k) for k in ("id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks")}
         for r in rows
@@ -168,7 +229,9 @@ def graph(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {nodes, edges}."),
 ) -> None:
     """Show the paper graph: citations, similar papers, shared authors."""
-    data = _library(ctx).graph_json([kb] if kb else None)
+    library = _library(ctx)
+    _require_papers(library, [kb] if kb else None)
+    data = library.graph_json([kb] if kb else None)
     if as_json:
         _print_json(data)
         return
@@ -187,8 +250,10 @@ def delete(
     kb: Optional[str] = typer.Option(None, "--kb", help="Remove from this knowledge base only."),
 ) -> None:
     """Delete a paper: its chunks, vectors and edges; references to it become unresolved."""
+    library = _library(ctx)
+    _require_papers(library)
     try:
-        found = _library(ctx).delete(paper_id, scope=kb)
+        found = library.delete(paper_id, scope=kb)
     except ScholarGraphError as exc:
         _fail(exc)
     if not found:
@@ -240,30 +305,47 @@ def stats(
     data = _library(ctx).stats([kb] if kb else None)
     if as_json:
         _print_json(data)
-        return
-    table = Table("what", "value")
-    for key, value in data.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
-    console.print(table)
+    else:
+        table = Table("what", "value")
+        for key, value in data.items():
+            table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+        console.print(table)
+    if not data["papers"]:
+        err.print(f"{'no papers in ' + repr(kb) if kb else 'the library is empty'}: {EMPTY_HINT}", highlight=False)
 
 
 def _search_options(k: Optional[int], hops: Optional[int], hybrid: Optional[bool]) -> dict[str, Any]:
     return {"k": k, "hops": hops, "hybrid": hybrid}
 
 
-@app.command()
+def _hit_where(section: str, page: int | None, score: float) -> str:
+    """'(Methods, p. 3, score 0.512)', leaving out what a passage lacks (no section, no page in non-PDFs)."""
+    parts = [escape(section) if section else "", f"p. {page}" if page is not None else "", f"score {score:.3f}"]
+    return "(" + ", ".join(p for p in parts if p) + ")"
+
+
+@app.command(cls=_Command)
 def search(
     ctx: typer.Context,
-    question: str = typer.Argument(..., help="The question, in any language."),
+    question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
     kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve."),
-    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none)."),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors."),
+    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
+    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
+                                       show_default=_default("retrieval.hops")),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
+                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Find passages, and the papers around them on the graph."""
+    """Find passages, and the papers around them on the graph. Each call loads the embedding model
+    (seconds): `scholargraph serve` keeps it loaded."""
+    from scholargraph.retrieval.context import relation_label
+
+    _question(question)
+    library = _library(ctx)
+    _require_papers(library, kb or None)
     try:
-        result = _library(ctx).search(question, kb or None, **_search_options(k, hops, hybrid))
+        with _loading_model(library):
+            result = library.search(question, kb or None, **_search_options(k, hops, hybrid))
     except ScholarGraphError as exc:
         _fail(exc)
     data = result.to_json()
@@ -271,50 +353,92 @@ def search(
         hit_keys = ("paper_id", "title", "section", "page", "score", "text")
         neighbour_keys = ("paper_id", "title", "relation", "via", "score", "text")
         data["hits"] = [{k: h[k] for k in hit_keys} for h in data["hits"]]
-        data["neighbours"] = [{k: n[k] for k in neighbour_keys} for n in data["neighbours"]]
+        data["neighbours"] = [{**{k: n[k] for k in neighbour_keys}, "why": relation_label(n["relation"], n["via_title"])}
+                              for n in data["neighbours"]]
         _print_json(data)
         return
     console.print(f"[dim]language: {result.language}[/dim]")
     for i, h in enumerate(result.hits, 1):
-        console.print(f"[bold]{i}. {h.title}[/bold] [dim]({h.section}, p. {h.page}, score {h.score:.3f})[/dim]")
+        console.print(f"[bold]{i}. {escape(h.title)}[/bold] [dim]{_hit_where(h.section, h.page, h.score)}[/dim]")
         console.print("   " + h.text[:300].replace("\n", " "), highlight=False)
     for n in result.neighbours:
-        console.print(f"[bold cyan]+ {n.title}[/bold cyan] [dim]{n.relation} of {n.via_title[:50]} (score {n.score:.3f})[/dim]")
+        why = escape(relation_label(n.relation, n.via_title))
+        console.print(f"[bold cyan]+ {escape(n.title)}[/bold cyan] [dim]— {why} (score {n.score:.3f})[/dim]")
         console.print("   " + n.text[:200].replace("\n", " "), highlight=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 def ask(
     ctx: typer.Context,
-    question: str = typer.Argument(..., help="The question, in any language."),
+    question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
     kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve."),
-    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none)."),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors."),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name."),
+    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
+    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
+                                       show_default=_default("retrieval.hops")),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
+                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name (llm.model)."),
+    show_context: bool = typer.Option(False, "--show-context", help="Also print the full context pack."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer, its cited sentences and the sources as JSON."),
 ) -> None:
-    """Answer with the chat LLM citing [n], or print the context pack when no LLM is configured."""
+    """Answer citing \\[n], then the numbered sources. The chat LLM writes the answer; without one
+    (or when it cannot be reached) the sentences of your papers that answer best are quoted."""
+    from scholargraph.llm import configured
+    from scholargraph.retrieval.extractive import quote_answer, source_json
+    from scholargraph.retrieval.prompts import resolve_language
+
+    _question(question)
     if llm_url or llm_model:
         ctx.obj["settings"] = _settings(ctx).with_overrides({"llm.base_url": llm_url, "llm.model": llm_model})
     library = _library(ctx)
+    scopes = kb or None
+    _require_papers(library, scopes)
     try:
-        pack = library.context(question, kb or None, **_search_options(k, hops, hybrid))
-        if not pack.sources:
-            err.print("no passages found in the library for this question")
-            raise typer.Exit(1)
-        if not (library.settings.llm.base_url and library.settings.llm.model):
-            err.print("[dim]no chat LLM configured (SCHOLARGRAPH_LLM__BASE_URL / --llm-url): showing the context pack[/dim]")
-            console.print(pack.text, highlight=False, markup=False)
-            return
-        for piece in library.answer_stream(question, pack):
-            console.out(piece, end="", highlight=False)
-        console.print()
+        with _loading_model(library):
+            pack = library.context(question, scopes, **_search_options(k, hops, hybrid))
+        if pack.sources:
+            pack.language = resolve_language(library, question, scopes)
     except ScholarGraphError as exc:
         _fail(exc)
+    if not pack.sources:
+        err.print("no passage of the library matches this question: try other words, or more papers "
+                  "(`scholargraph ingest PATH`)")
+        raise typer.Exit(1)
+    written, note = "", ""
+    if configured(library.settings.llm):
+        try:
+            for piece in library.answer_stream(question, pack):
+                written += piece
+                if not as_json:
+                    console.out(piece, end="", highlight=False)
+        except ScholarGraphError as exc:  # unreachable, refused, broke off: quote the papers instead
+            note = f"{exc}; quoting the papers instead"
+        if written and not as_json:
+            console.print()
+    else:
+        note = ("no chat LLM configured: quoting the papers. For written answers set llm.base_url and llm.model "
+                "(--llm-url/--llm-model, or SCHOLARGRAPH_LLM__BASE_URL and SCHOLARGRAPH_LLM__MODEL)")
+    quoted = quote_answer(library, question, pack) if note else None
+    if as_json:
+        _print_json({
+            "question": question, "language": pack.language, "mode": "extractive" if quoted else "llm",
+            "answer": quoted.text() if quoted else written, "note": note or None,
+            "sentences": quoted.to_json()["answer"] if quoted else [],
+            "sources": [source_json(src) for src in pack.sources],
+            **({"context": pack.text} if show_context else {}),
+        })
+        return
+    if quoted:
+        err.print(f"[dim]{escape(note)}[/dim]")
+        console.print(quoted.text() or "No sentence of the sources answers this directly; see the sources below.",
+                      highlight=False, markup=False)
+    if show_context:
+        console.print("\n[bold]Context[/bold]")
+        console.print(pack.text, highlight=False, markup=False)
     console.print("\n[bold]Sources[/bold]")
     for src in pack.sources:
-        console.print(src.citation() + (f" — {src.relation}" if src.relation else ""), highlight=False, markup=False)
+        console.print(src.line(), highlight=False, markup=False)
 
 
 eval_app = typer.Typer(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
@@ -410,19 +534,173 @@ def eval_context(
 
 
 @app.command()
+def show(
+    ctx: typer.Context,
+    paper_id: str = typer.Argument(..., help="Paper id (see `scholargraph papers`)."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
+    from scholargraph.library_io.show import show_paper
+
+    try:
+        data = show_paper(_library(ctx), paper_id, kb or None)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if data is None:
+        err.print(f"[red]error:[/red] no paper {escape(paper_id)}" + (f" in {', '.join(kb)}" if kb else ""))
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(data)
+        return
+    console.print(f"[bold]{escape(data['title'])}[/bold]", highlight=False)
+    console.print(", ".join(data["authors"]) + (f" ({data['year']})" if data["year"] else ""), highlight=False)
+    for name, url in data["links"].items():
+        console.print(f"[dim]{name}:[/dim] {url}", highlight=False)
+    console.print(f"[dim]id {data['id']} · {data['pages'] or 0} pages · {data['chunks']} chunks · "
+                  f"{', '.join(data['scopes'])}{' · metadata only' if data['metadata_only'] else ''}[/dim]")
+    if data["abstract"]:
+        console.print("\n" + escape(data["abstract"]), highlight=False)
+    if data["sections"]:
+        console.print("\n[bold]Sections[/bold]")
+        for s in data["sections"]:
+            pages = f"p. {s['page_start']}" + (f"-{s['page_end']}" if s["page_end"] != s["page_start"] else "") if s["page_start"] else ""
+            kind = f" [{s['kind']}]" if s["kind"] != "body" else ""
+            console.print(f"  {escape(s['title'] or '(untitled)')}{escape(kind)} [dim]{pages}[/dim]", highlight=False)
+    for label, key in (("Cites in the library", "cites_in_library"), ("Cited by", "cited_by"), ("Similar", "similar")):
+        if data[key]:
+            console.print(f"\n[bold]{label}[/bold]")
+            for p in data[key]:
+                console.print(f"  {escape(p['title'] or p['id'])} [dim]{p['id']}[/dim]", highlight=False)
+    if data["cites_outside_library"]:
+        console.print(f"\n[bold]Cites outside the library[/bold] ({len(data['cites_outside_library'])})")
+        for r in data["cites_outside_library"]:
+            console.print(f"  {escape(r['title'] or r['reference'][:120])}" + (f" [dim]{r['url']}[/dim]" if r["url"] else ""),
+                          highlight=False)
+
+
+@app.command("export")
+def export_citations(
+    ctx: typer.Context,
+    fmt: str = typer.Option("bibtex", "--format", help="bibtex, ris or csl-json."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    papers_: Optional[list[str]] = typer.Option(None, "--papers", help="Only these paper ids (repeat). Default: all."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+) -> None:
+    """Citations of the library's papers as BibTeX, RIS or CSL-JSON; keys stay the same across runs."""
+    from scholargraph.library_io.export import export
+
+    try:
+        text = export(_library(ctx), fmt, kb or None, papers_ or None)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("reading-list")
+def reading_list_command(
+    ctx: typer.Context,
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    min_citing: int = typer.Option(2, "--min-citing", help="Library papers that must cite a work for it to be listed."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many works."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Works your papers cite but the library does not hold, the most cited first."""
+    from scholargraph.library_io.reading_list import reading_list
+
+    try:
+        works = reading_list(_library(ctx), kb or None, min_citing=min_citing, limit=limit)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(works)
+        return
+    if not works:
+        err.print(f"no work outside the library is cited by {min_citing} or more of its papers")
+        return
+    for i, w in enumerate(works, 1):
+        year = f" ({w['year']})" if w["year"] else ""
+        console.print(f"[bold]{i}. {escape(w['title'])}{year}[/bold] [dim]cited by {w['count']}[/dim]", highlight=False)
+        if w["url"]:
+            console.print(f"   {w['url']}", highlight=False)
+        for p in w["cited_by"]:
+            console.print(f"   [dim]- {escape(p['title'])}[/dim]", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF)."),
+    kb: str = typer.Option("default", "--kb", help=KB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import a reference manager's export: PDFs with the entry's metadata, other entries as metadata-only papers."""
+    from scholargraph.library_io.bib_import import import_file
+
+    def on_entry(name: str, status: str) -> None:
+        if not as_json:
+            err.print(f"{escape(name)}: {escape(status)}", highlight=False)
+
+    try:
+        report = import_file(_library(ctx), file, scope=kb, progress=on_entry)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        for note in report.notes:
+            err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+        err.print(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+@app.command()
 def serve(
     ctx: typer.Context,
-    host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT)."),
+    host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST).",
+                                       show_default=_default("service.host")),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT).",
+                                       show_default=_default("service.port")),
     insecure_no_auth: bool = typer.Option(
         False, "--insecure-no-auth",
         help="Serve a non-loopback address without an API key (only behind a proxy that authenticates)."),
 ) -> None:
     """Run the HTTP service: Open WebUI external document loader, ingest, search, graph view."""
-    from scholargraph.service import serve as run_service
+    from scholargraph.service import check_bind, serve as run_service
 
+    settings = _settings(ctx).with_overrides({"service.host": host, "service.port": port,
+                                              "service.insecure_no_auth": insecure_no_auth or None})
+    service = settings.service
     try:
-        run_service(_settings(ctx).with_overrides({"service.host": host, "service.port": port,
-                                                   "service.insecure_no_auth": insecure_no_auth or None}))
+        check_bind(settings)
+        _check_port_free(service.host, service.port)
     except ScholarGraphError as exc:
         _fail(exc)
+    base = f"http://{'[' + service.host + ']' if ':' in service.host else service.host}:{service.port}"
+    docs = "" if service.api_key else f", API docs {base}/docs"
+    err.print(f"ScholarGraph on {base}/ : graph view {base}/graph/view{docs} (Ctrl+C stops it)",
+              highlight=False, soft_wrap=True)
+    try:
+        run_service(settings)
+    except ScholarGraphError as exc:
+        _fail(exc)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A busy port is one clear error up front, not uvicorn's 'address already in use' after its startup lines."""
+    import socket
+
+    from scholargraph.errors import ConfigError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no clash
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}. Another `scholargraph serve` or "
+                          "program holds it: stop it, or pick another port with --port (service.port)") from None

@@ -14,13 +14,19 @@ from scholargraph.settings import LLMSettings
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
+def configured(settings: LLMSettings) -> bool:
+    """Whether answers can be written by a chat LLM (else they are quoted: ``extractive``)."""
+    return bool(settings.base_url and settings.model)
+
+
 class ChatLLM:
     """Streams chat completions; retries connection failures and 429/5xx before any token arrives."""
 
     def __init__(self, settings: LLMSettings, max_retries: int = 3, backoff_s: float = 0.5,
                  transport: httpx.BaseTransport | None = None) -> None:
-        if not settings.base_url or not settings.model:
-            raise ConfigError("no chat LLM configured: set SCHOLARGRAPH_LLM__BASE_URL and SCHOLARGRAPH_LLM__MODEL")
+        if not configured(settings):
+            raise ConfigError("no chat LLM configured: set llm.base_url and llm.model "
+                              "(SCHOLARGRAPH_LLM__BASE_URL, SCHOLARGRAPH_LLM__MODEL)")
         self.settings = settings
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -33,6 +39,7 @@ class ChatLLM:
         body = {"model": self.settings.model, "messages": messages, "stream": True,
                 "temperature": self.settings.temperature}
         delay = self.backoff_s
+        started = False
         for attempt in range(self.max_retries + 1):
             try:
                 with self.client.stream("POST", "/chat/completions", json=body) as response:
@@ -43,13 +50,18 @@ class ChatLLM:
                     if response.status_code >= 400:
                         response.read()
                         raise LLMError(f"chat LLM at {self.settings.base_url} answered {response.status_code}: "
-                                       f"{response.text[:300]}")
-                    yield from _sse_content(response.iter_lines())
+                                       f"{response.text[:300]} (check llm.model / SCHOLARGRAPH_LLM__MODEL)")
+                    for piece in _sse_content(response.iter_lines()):
+                        started = True
+                        yield piece
                     return
             except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if started:  # a retry would repeat what the reader already has
+                    raise LLMError(f"chat LLM at {self.settings.base_url} broke off mid-answer: {exc}") from exc
                 if attempt >= self.max_retries:
                     raise LLMError(f"chat LLM at {self.settings.base_url} unreachable after "
-                                   f"{self.max_retries + 1} tries: {exc}") from exc
+                                   f"{self.max_retries + 1} tries: {exc} (check llm.base_url / "
+                                   "SCHOLARGRAPH_LLM__BASE_URL)") from exc
                 time.sleep(delay)
                 delay *= 2
 

@@ -51,9 +51,23 @@ class ParsingSettings(BaseModel):
         0, ge=0, description="Pages OCRed at the same time (each a tesseract process); 0 = one per CPU core."
     )
     workers: int = Field(
-        0, description="Parallel parsing processes; 0 = one per CPU core."
+        0, ge=0, description="Parse worker processes (kept warm, ended with this process); 0 = parse in a thread "
+        "of the ingesting process beside embedding, the fastest on a CPU since a PDF page parses in ~10 ms.",
     )
     max_file_mb: int = Field(200, description="Files larger than this are refused.")
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="Where parsing runs: 'local' processes on this machine, or 'ray' tasks on a Ray "
+        "cluster for bulk imports (needs pip install 'scholargraph[ray]'); embedding and commits stay here.",
+    )
+    ray_address: str = Field(
+        "",
+        description="Ray cluster to parse on, e.g. 'ray://head:10001' or 'head:6379'; empty = RAY_ADDRESS "
+        "if set, else a Ray instance started on this machine.",
+    )
+    ray_commit_batch: int = Field(
+        32, ge=1, description="Parsed papers embedded together and then committed one by one (Ray executor)."
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -119,15 +133,18 @@ class StoreSettings(BaseModel):
     )
 
 
-
 class GraphSettings(BaseModel):
     """The paper graph."""
 
     database_url: str = Field(
         "", description="SQLAlchemy URL of the graph database; empty = SQLite under the data dir."
     )
-    similar_top_k: int = Field(5, description="Most 'similar' edges each paper keeps.")
-    similar_threshold: float = Field(0.5, description="Least cosine similarity for a 'similar' edge.")
+    similar_top_k: int = Field(
+        5, ge=0, description="'similar' links mutual nearest papers: each among the other's this many nearest.")
+    similar_z: float = Field(
+        1.0, description="A 'similar' pair's cosine must lie this many standard deviations above the mean cosine "
+        "between the library's papers (no fixed cosine: the scale moves with the model and the library).",
+    )
     upgrade_on_open: bool = Field(
         True, description="The service and the Open WebUI functions bring a library made by an older version up to "
         "date in the background when they open it (what `scholargraph upgrade` does).",
@@ -141,7 +158,10 @@ class RetrievalSettings(BaseModel):
     """How questions find passages and papers."""
 
     top_k: int = Field(8, description="Passages retrieved per question.")
-    hybrid: bool = Field(False, description="Fuse BM25 keyword ranking with the vector ranking.")
+    hybrid: bool = Field(
+        True, description="Fuse BM25 keyword ranking and paper names with the vector ranking, leaning per question: "
+        "keywords for questions in a language of the library and for named papers, vectors across languages.",
+    )
     fusion: Literal["convex", "rrf"] = Field(
         "convex", description="How hybrid search fuses: 'convex' (normalised scores mixed by hybrid_alpha) "
         "or 'rrf' (reciprocal rank fusion).",
@@ -157,7 +177,20 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
     score_threshold: float = Field(0.0, description="Drop passages scoring below this (cosine similarity).")
     hops: int = Field(1, description="Graph hops to expand from the hit papers (0 = no expansion).")
-    neighbour_budget: int = Field(4, description="Most graph-neighbour papers added to the context.")
+    neighbour_budget: int = Field(
+        4, description="Most graph-neighbour papers added to the context: a ceiling, never a quota (neighbour_floor).")
+    neighbour_floor: float = Field(
+        0.5, ge=0.0, description="A graph neighbour joins only when its best passage's relevance times its relation's "
+        "weight reaches this share of the top hit's relevance.",
+    )
+    hit_floor: float = Field(
+        0.6, ge=0.0, le=1.0, description="A paper's passages join the hits only when its best passage's relevance "
+        "reaches this share of the top hit's; 0 = always k passages, related or not.",
+    )
+    passages_per_paper: int = Field(
+        4, ge=1, description="Most hits one paper holds while other relevant papers have passages left; "
+        "a question about one paper still gets all k from it.",
+    )
     edge_weights: dict[str, float] = Field(
         default_factory=lambda: {"cites": 1.0, "cited_by": 0.9, "similar": 0.7, "shares_author": 0.5},
         description="How much each relation counts when ranking neighbours.",
@@ -168,12 +201,16 @@ class RetrievalSettings(BaseModel):
 class LLMSettings(BaseModel):
     """The chat model that writes answers (any OpenAI-compatible server)."""
 
-    base_url: str = Field("", description="OpenAI-compatible base URL of the chat LLM; empty = no answers, context only.")
+    base_url: str = Field("", description="OpenAI-compatible base URL of the chat LLM; empty = answers quoted from the papers (extractive).")
     model: str = Field("", description="Chat model name.")
     api_key: str = Field("", description="Bearer key for the chat LLM.")
     temperature: float = Field(0.2, description="Sampling temperature.")
     timeout_s: float = Field(120.0, description="Seconds before a chat request is abandoned.")
     answer_language: str = Field("auto", description="Answer language; 'auto' answers in the question's language.")
+    extractive_sentences: int = Field(
+        3, ge=1, le=8, description="Sentences quoted from the papers, each cited [n], when no chat LLM is "
+        "configured or reachable (the answer without an LLM).",
+    )
 
 
 class ServiceSettings(BaseModel):
@@ -190,7 +227,6 @@ class ServiceSettings(BaseModel):
         "authenticates; anyone who reaches the service can read and change the library).",
     )
     max_upload_files: int = Field(100, ge=1, description="Most files one POST /ingest request may carry.")
-
 
 
 class Settings(BaseSettings):

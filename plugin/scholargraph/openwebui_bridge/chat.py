@@ -24,6 +24,23 @@ def last_user_text(messages: list[dict[str, Any]] | None) -> str:
     return ""
 
 
+def earlier_user_texts(messages: list[dict[str, Any]] | None, last: int = 3) -> list[str]:
+    """The user's turns before the current question (the newest ``last``): they tell the
+    language a one-word question is asked in."""
+    users = [message_text(m) for m in (messages or []) if m.get("role") == "user"]
+    return users[:-1][-last:]
+
+
+def user_language(metadata: dict[str, Any] | None, body: dict[str, Any] | None = None) -> str:
+    """The language of the user's Open WebUI interface ('en-US'), from the prompt variables
+    Open WebUI sends with each chat; '' when absent."""
+    for source in ((metadata or {}).get("variables"), ((body or {}).get("metadata") or {}).get("variables"),
+                   (body or {}).get("variables")):
+        if isinstance(source, dict) and source.get("{{USER_LANGUAGE}}"):
+            return str(source["{{USER_LANGUAGE}}"])
+    return ""
+
+
 def chat_items(body: dict[str, Any], metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The files and knowledge bases attached to a chat request, each once."""
     seen: set[tuple[str, str]] = set()

@@ -1,4 +1,8 @@
-"""The assistant Pipe: retrieve like the Filter, then stream the chat LLM's answer citing [n]."""
+"""The assistant Pipe: retrieve like the Filter, then stream the chat LLM's answer citing [n].
+
+Without a chat LLM (none set, or it cannot be reached) the Pipe still answers: the sentences
+of the papers that answer best, each cited [n], the sources, and which valve to set.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,20 @@ from typing import Any
 
 from scholargraph.openwebui_bridge import access
 from scholargraph.openwebui_bridge.access import base_url
-from scholargraph.openwebui_bridge.chat import chat_items, last_user_text, search_options
+from scholargraph.llm import configured
+from scholargraph.openwebui_bridge.chat import chat_items, earlier_user_texts, last_user_text, search_options, user_language
 from scholargraph.openwebui_bridge.filter import PIPE_ITEMS_KEY, Plan, plan_chat
 from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
 from scholargraph.openwebui_bridge.scopes import PIPE_MODEL_ID, kb_scope
 from scholargraph.openwebui_bridge.sources import pack_sources, summary
 from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.retrieval.extractive import quote_answer
+from scholargraph.retrieval.prompts import resolve_language
+
+NO_LLM = ("Quoted from your papers: no chat LLM is set for ScholarGraph. For written answers an admin sets "
+          "the Pipe's llm_url and llm_model valves (Admin Panel → Functions → ScholarGraph Assistant → Valves).")
+LLM_FAILED = ("Quoted from your papers: the chat LLM at {url} could not answer ({reason}). An admin checks "
+              "the Pipe's llm_url and llm_model valves (Admin Panel → Functions → ScholarGraph Assistant → Valves).")
 
 
 async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None,
@@ -39,6 +51,10 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         scopes = await allowed_default_scopes(scopes, plan.scopes, user)
         await emit(emitter, status("ScholarGraph: searching…"))
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
+        if pack.sources:
+            pack.language = await run_blocking(
+                resolve_language, library, question, scopes, earlier=earlier_user_texts(body.get("messages")),
+                user_language=user_language(metadata, body))
     except Exception as exc:
         log.exception("ScholarGraph pipe failed")
         yield f"ScholarGraph could not search the library: {exc}"
@@ -54,12 +70,29 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
             await emit(emitter, {"type": "source", "data": src})
     else:
         yield {"sources": sources}
+    if not configured(library.settings.llm):
+        yield await quoted(library, question, pack, NO_LLM)
+        return
+    written = False
     try:
         async for piece in iterate_blocking(library.answer_stream(question, pack)):
+            written = True
             yield piece
-    except Exception as exc:
-        log.exception("ScholarGraph answer failed")
-        yield f"\n\nScholarGraph could not reach the chat LLM: {exc}"
+    except Exception as exc:  # one line in the log, not a traceback per question
+        log.warning("ScholarGraph Pipe: chat LLM failed, quoting the papers instead: %s", exc)
+        note = LLM_FAILED.format(url=library.settings.llm.base_url, reason=_reason(exc))
+        yield ("\n\n" if written else "") + await quoted(library, question, pack, note)
+
+
+async def quoted(library, question: str, pack, note: str) -> str:
+    """The extractive answer as chat markdown, ending with ``note``."""
+    answer = await run_blocking(quote_answer, library, question, pack)
+    return answer.markdown(note)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).split(" (check ", 1)[0]
+    return text.rsplit(": ", 1)[-1][:160] or type(exc).__name__
 
 
 async def pipe_reply(body: dict[str, Any], **options: Any) -> Any:

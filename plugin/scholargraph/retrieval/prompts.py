@@ -38,3 +38,15 @@ def answer_messages(question: str, context: str, language: str, answer_language:
         {"role": "system", "content": SYSTEM.format(language=language_name(code))},
         {"role": "user", "content": f"{context}\n\nQuestion: {question}"},
     ]
+
+
+def resolve_language(library, question: str, scopes: list[str] | None, *, earlier: list[str] | tuple = (),
+                     user_language: str = "") -> str:
+    """The question's language, or when a short question does not tell: the conversation's
+    earlier turns, the user's interface language, the library's main language ('und' if none)."""
+    from scholargraph.language import main_language, question_language
+
+    return question_language(
+        question, earlier=earlier, user_language=user_language,
+        library_language=lambda: main_language(p.get("language") for p in library.papers(scopes)),
+    )

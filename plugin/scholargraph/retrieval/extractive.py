@@ -1,0 +1,166 @@
+"""An answer without a chat LLM: the few sentences of the context pack that best answer the
+question, each cited [n] as an LLM would cite it.
+
+Sentences are scored by the library's own embedder (question vector against sentence
+vectors: the model that found the passages, so a Chinese question picks English sentences)
+plus a little for the question's words they contain, then chosen greedily: near-duplicates
+are skipped and a source already quoted must clearly beat the next best from another source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scholargraph.embedding.base import Embedder
+from scholargraph.retrieval.context import ContextPack, Source
+
+# Candidate sentences embedded per question: ~1-2 s on a CPU core for the local model.
+MAX_CANDIDATES = 96
+# A third or later sentence must score at least this share of the best one to join it; a
+# second, this lower share (an answer of one sentence is rarely enough).
+RELATIVE_FLOOR = 0.8
+SECOND_FLOOR = 0.6
+# What a second sentence from an already quoted source gives up, so others get a turn.
+SAME_SOURCE_PENALTY = 0.04
+# Sentences at least this similar to a chosen one say the same thing.
+DUPLICATE_COSINE = 0.92
+# Weight of the share of the question's words a sentence contains (same-language questions).
+WORD_WEIGHT = 0.1
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W_]+")
+_URLISH = re.compile(r"https?://|www\.|\S+@\S+\.\w+|\w\.[a-z]{2,}/")
+# captions ("Table 1: ...") and footnotes ("20Used to ...") are labels, not answers
+_LABEL = re.compile(r"^(?:(?:Table|Figure|Fig\.|Tab\.|Algorithm|Listing)\s*\d+|\d+\s?[A-Z])")
+_ENDED = re.compile(r"[.!?。！？][\"”’)\]]*$")
+
+
+@dataclass
+class AnswerSentence:
+    """One quoted sentence and the source number it is cited by."""
+
+    text: str
+    source: int
+    score: float
+    section: str = ""
+    page: int | None = None
+
+
+@dataclass
+class ExtractiveAnswer:
+    sentences: list[AnswerSentence]
+    sources: list[Source]
+    language: str = "und"
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The sentences, each followed by its [n], one per line."""
+        return "\n".join(f"{s.text} [{s.source}]" for s in self.sentences)
+
+    def markdown(self, note: str = "") -> str:
+        """For a chat: the quoted sentences, the numbered sources in plain words, then ``note``."""
+        lines = [f"> {s.text} [{s.source}]" for s in self.sentences] or [
+            "No sentence of the sources answers this directly; see the sources below."]
+        lines += ["", "**Sources**", ""] + [f"{src.line()}  " for src in self.sources]
+        if note:
+            lines += ["", f"*{note}*"]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": [{"text": s.text, "source": s.source, "score": round(s.score, 4), "section": s.section,
+                        "page": s.page} for s in self.sentences],
+            "sources": [source_json(src) for src in self.sources],
+        }
+
+
+def source_json(src: Source) -> dict[str, Any]:
+    """A numbered source as data: who, where, and (for neighbours) why it is there."""
+    first = src.passages[0] if src.passages else None
+    return {"n": src.n, "paper_id": src.paper_id, "title": src.title, "authors": src.authors, "year": src.year,
+            "section": first.section if first else "", "page": first.page if first else None,
+            "relation": src.relation, "source": src.source}
+
+
+def sentences_of(text: str) -> list[str]:
+    """Sentences of a passage, by ``sentencex``'s rules for its script (abbreviations such as
+    'et al.' and 'Fig. 2' do not end a sentence)."""
+    from sentencex import segment
+
+    language = "zh" if len(_CJK.findall(text)) > len(text) / 5 else "en"
+    flat = " ".join(text.split()) if language == "en" else text.replace("\n", "")
+    return [s.strip() for s in segment(language, flat) if s.strip()]
+
+
+def _readable(sentence: str) -> bool:
+    """Long enough to say something, short enough to quote, mostly words (not a table row),
+    a whole sentence (not one cut at a chunk's edge), not a caption or footnote."""
+    cjk = len(_CJK.findall(sentence))
+    if cjk >= 8:
+        return len(sentence) <= 300
+    words = sentence.split()
+    if not 6 <= len(words) <= 80 or _URLISH.search(sentence) or _LABEL.match(sentence):
+        return False
+    if sentence[0].islower() or not _ENDED.search(sentence):
+        return False  # a fragment cut at a chunk's edge
+    letters = sum(c.isalpha() for c in sentence)
+    return letters / max(1, len(sentence.replace(" ", ""))) >= 0.75
+
+
+def _words(text: str) -> set[str]:
+    return {t.lower() for t in _TOKEN.findall(text) if len(t) > 2 or _CJK.match(t)}
+
+
+def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sentences: int = 3,
+                   task: str = "retrieve") -> ExtractiveAnswer:
+    """Up to ``max_sentences`` sentences of ``pack`` that best answer ``question`` (fewer when
+    the rest score far below the best), in order of score."""
+    candidates: list[tuple[str, Source, Any]] = []
+    seen: set[str] = set()
+    for src in pack.sources:  # pack order: hits by rank, then neighbours
+        for passage in src.passages:
+            for sentence in sentences_of(passage.text):
+                key = " ".join(sentence.lower().split())
+                if key in seen or not _readable(sentence):
+                    continue
+                seen.add(key)
+                candidates.append((sentence, src, passage))
+    candidates = candidates[:MAX_CANDIDATES]
+    if not candidates or max_sentences <= 0:
+        return ExtractiveAnswer([], pack.sources, pack.language)
+
+    qvec = np.asarray(embedder.embed_queries([question], task=task)[0], dtype=np.float32)
+    vectors = np.asarray(embedder.embed_documents([c[0] for c in candidates]), dtype=np.float32)
+    cosines = vectors @ qvec
+    asked = _words(question)
+    overlap = np.array([len(asked & _words(c[0])) / len(asked) if asked else 0.0 for c in candidates])
+    scores = cosines + WORD_WEIGHT * overlap
+
+    chosen: list[int] = []
+    quoted: set[int] = set()
+    best = float(scores.max())
+    while len(chosen) < max_sentences:
+        adjusted = scores - np.array([SAME_SOURCE_PENALTY if c[1].n in quoted else 0.0 for c in candidates])
+        for i in chosen:
+            adjusted[i] = -np.inf
+        if chosen:  # near-duplicates of what is already said
+            dup = (vectors @ vectors[chosen].T).max(axis=1) >= DUPLICATE_COSINE
+            adjusted[dup] = -np.inf
+        i = int(np.argmax(adjusted))
+        floor = SECOND_FLOOR if len(chosen) == 1 else RELATIVE_FLOOR
+        if not np.isfinite(adjusted[i]) or (chosen and adjusted[i] < floor * best):
+            break
+        chosen.append(i)
+        quoted.add(candidates[i][1].n)
+    sentences = [AnswerSentence(candidates[i][0], candidates[i][1].n, float(scores[i]),
+                                candidates[i][2].section, candidates[i][2].page) for i in chosen]
+    return ExtractiveAnswer(sentences, pack.sources, pack.language)
+
+
+def quote_answer(library, question: str, pack: ContextPack) -> ExtractiveAnswer:
+    """``extract_answer`` with the library's embedder and ``llm.extractive_sentences``."""
+    return extract_answer(question, pack, library.embedder, library.settings.llm.extractive_sentences)
