@@ -58,7 +58,9 @@ def connect(settings: ParsingSettings) -> Any:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry, like every other library here
         address = settings.ray_address or os.environ.get("RAY_ADDRESS") or None
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            # a dashboard only for a Ray started here; a cluster's own is the operator's choice
+            extra = {} if address else {"include_dashboard": False}
+            ray.init(address=address, log_to_driver=False, **extra)
         except Exception as exc:  # ConnectionError, a version mismatch, ...
             where = address or "a local Ray instance"
             raise ConfigError(

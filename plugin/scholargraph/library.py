@@ -54,6 +54,10 @@ class Library:
         progress: Callable[[IngestEvent], None] | None = None,
         sources: dict[str, str] | None = None,
     ) -> IngestReport:
+        if self.settings.parsing.executor == "ray":  # bulk imports: parsing on a Ray cluster
+            from scholargraph.ingest_ray import RayIngestor
+
+            return RayIngestor(self).run(paths, scope=scope, progress=progress, sources=sources)
         return Ingestor(self).run(paths, scope=scope, progress=progress, sources=sources)
 
     def add_parsed(self, papers: list, scope: str = "default") -> IngestReport:
