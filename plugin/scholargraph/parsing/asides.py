@@ -20,7 +20,13 @@ from collections import Counter
 from dataclasses import replace
 
 from scholargraph.parsing.elements import Piece
-from scholargraph.parsing.headings import is_known_section, is_references_heading, numbered_title
+from scholargraph.parsing.headings import (
+    WEAK_NAMES,
+    is_known_section,
+    is_references_heading,
+    normalise_heading,
+    numbered_title,
+)
 from scholargraph.parsing.text import cjk_share, letters_ratio
 
 CAPTION_KIND = "FigureCaption"
@@ -105,7 +111,13 @@ def caption_label(text: str) -> str | None:
 
 
 def _is_heading_like(text: str) -> bool:
-    return len(text) <= 120 and (is_known_section(text) or numbered_title(text) is not None)
+    """A heading by its words (generic names such as "Model" or "Results" only when numbered:
+    unnumbered they are as often a table's column header)."""
+    if len(text) > 120:
+        return False
+    if numbered_title(text) is not None:
+        return True
+    return is_known_section(text) and normalise_heading(text) not in WEAK_NAMES
 
 
 def _split_glued(pieces: list[Piece]) -> list[Piece]:
