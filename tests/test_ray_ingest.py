@@ -1,7 +1,8 @@
 """Bulk ingest on Ray: the same library as a local ingest, nothing doubled when imports overlap.
 
 Runs on a local Ray instance with 2 CPUs and a small object store (marker ``ray``; CI installs
-the extra). The missing-Ray message is checked in the default suite.
+the extra, after the server group, so the production test also has its Chroma server and
+PostgreSQL). The missing-Ray message is checked in the default suite.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import unavailable
+from test_servers import check_consistent, chroma_server, ingest_at_once, postgres_server, server_settings  # noqa: F401
 from scholargraph.cli import app
 from scholargraph.library import Library
 from scholargraph.settings import Settings
@@ -139,3 +141,25 @@ def test_overlapping_ray_imports_double_nothing(tmp_path, shared_data, ray_local
         assert merged.stats()["papers"] == 4
     finally:
         merged.close()
+
+
+
+@pytest.mark.ray
+def test_two_ray_imports_at_once_on_chroma_server_and_postgres(ray_local, server_settings, shared_data):
+    """Production shape: two driver processes at once on one Ray cluster, a Chroma server and
+    PostgreSQL, with two papers in both imports."""
+    address = ray_local.get_runtime_context().gcs_address
+    settings = server_settings.with_overrides({"parsing.executor": "ray", "parsing.ray_address": address})
+    folder = shared_data / "papers"
+    reports = ingest_at_once(settings, [("kb", [folder / f for f in OVERLAP_A]), ("kb", [folder / f for f in OVERLAP_B])])
+    assert all(not r["failed"] for r in reports), [r["failed"] for r in reports]
+    for report, files in zip(reports, (OVERLAP_A, OVERLAP_B)):
+        assert sorted(Path(p).name for p in report["added"] + report["skipped"]) == sorted(files)
+    expected = {pid for r in reports for pid in r["paper_ids"].values()}
+    assert len(expected) == 4
+    library = Library(server_settings)
+    try:
+        check_consistent(library, "kb", expected)  # nothing lost, nothing doubled, every chunk index once
+        assert library.stats(["kb"])["papers"] == 4
+    finally:
+        library.close()
