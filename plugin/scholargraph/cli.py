@@ -659,6 +659,131 @@ def import_command(
         raise typer.Exit(1)
 
 @app.command()
+def show(
+    ctx: typer.Context,
+    paper_id: str = typer.Argument(..., help="Paper id (see `scholargraph papers`)."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
+    from scholargraph.library_io.show import show_paper
+
+    try:
+        data = show_paper(_library(ctx), paper_id, kb or None)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if data is None:
+        err.print(f"[red]error:[/red] no paper {escape(paper_id)}" + (f" in {', '.join(kb)}" if kb else ""))
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(data)
+        return
+    console.print(f"[bold]{escape(data['title'])}[/bold]", highlight=False)
+    console.print(", ".join(data["authors"]) + (f" ({data['year']})" if data["year"] else ""), highlight=False)
+    for name, url in data["links"].items():
+        console.print(f"[dim]{name}:[/dim] {url}", highlight=False)
+    console.print(f"[dim]id {data['id']} · {data['pages'] or 0} pages · {data['chunks']} chunks · "
+                  f"{', '.join(data['scopes'])}{' · metadata only' if data['metadata_only'] else ''}[/dim]")
+    if data["abstract"]:
+        console.print("\n" + escape(data["abstract"]), highlight=False)
+    if data["sections"]:
+        console.print("\n[bold]Sections[/bold]")
+        for s in data["sections"]:
+            pages = f"p. {s['page_start']}" + (f"-{s['page_end']}" if s["page_end"] != s["page_start"] else "") if s["page_start"] else ""
+            kind = f" [{s['kind']}]" if s["kind"] != "body" else ""
+            console.print(f"  {escape(s['title'] or '(untitled)')}{escape(kind)} [dim]{pages}[/dim]", highlight=False)
+    for label, key in (("Cites in the library", "cites_in_library"), ("Cited by", "cited_by"), ("Similar", "similar")):
+        if data[key]:
+            console.print(f"\n[bold]{label}[/bold]")
+            for p in data[key]:
+                console.print(f"  {escape(p['title'] or p['id'])} [dim]{p['id']}[/dim]", highlight=False)
+    if data["cites_outside_library"]:
+        console.print(f"\n[bold]Cites outside the library[/bold] ({len(data['cites_outside_library'])})")
+        for r in data["cites_outside_library"]:
+            console.print(f"  {escape(r['title'] or r['reference'][:120])}" + (f" [dim]{r['url']}[/dim]" if r["url"] else ""),
+                          highlight=False)
+
+
+@app.command("export")
+def export_citations(
+    ctx: typer.Context,
+    fmt: str = typer.Option("bibtex", "--format", help="bibtex, ris or csl-json."),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    papers_: Optional[list[str]] = typer.Option(None, "--papers", help="Only these paper ids (repeat). Default: all."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
+) -> None:
+    """Citations of the library's papers as BibTeX, RIS or CSL-JSON; keys stay the same across runs."""
+    from scholargraph.library_io.export import export
+
+    try:
+        text = export(_library(ctx), fmt, kb or None, papers_ or None)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("reading-list")
+def reading_list_command(
+    ctx: typer.Context,
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    min_citing: int = typer.Option(2, "--min-citing", help="Library papers that must cite a work for it to be listed."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many works."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Works your papers cite but the library does not hold, the most cited first."""
+    from scholargraph.library_io.reading_list import reading_list
+
+    try:
+        works = reading_list(_library(ctx), kb or None, min_citing=min_citing, limit=limit)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(works)
+        return
+    if not works:
+        err.print(f"no work outside the library is cited by {min_citing} or more of its papers")
+        return
+    for i, w in enumerate(works, 1):
+        year = f" ({w['year']})" if w["year"] else ""
+        console.print(f"[bold]{i}. {escape(w['title'])}{year}[/bold] [dim]cited by {w['count']}[/dim]", highlight=False)
+        if w["url"]:
+            console.print(f"   {w['url']}", highlight=False)
+        for p in w["cited_by"]:
+            console.print(f"   [dim]- {escape(p['title'])}[/dim]", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF)."),
+    kb: str = typer.Option("default", "--kb", help=KB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Import a reference manager's export: PDFs with the entry's metadata, other entries as metadata-only papers."""
+    from scholargraph.library_io.bib_import import import_file
+
+    def on_entry(name: str, status: str) -> None:
+        if not as_json:
+            err.print(f"{escape(name)}: {escape(status)}", highlight=False)
+
+    try:
+        report = import_file(_library(ctx), file, scope=kb, progress=on_entry)
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        for note in report.notes:
+            err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+        err.print(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+@app.command()
 def serve(
     ctx: typer.Context,
     host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST).",

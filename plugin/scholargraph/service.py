@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from scholargraph import __version__
@@ -337,6 +337,44 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         if not source.is_file() or content_hash(source) != paper.get("content_hash"):
             raise HTTPException(404, f"the file of paper {paper_id} is no longer at {source}")
         return FileResponse(source, filename=source.name, content_disposition_type="inline")
+
+    @app.get("/papers/{paper_id}", dependencies=[auth])
+    def show_paper(paper_id: str, kb: list[str] | None = Query(None)) -> dict[str, Any]:
+        """Metadata, abstract, sections, citations in and out of the library, citing and similar papers."""
+        from scholargraph.library_io.show import show_paper as show
+
+        data = show(lib(), paper_id, kb or None)
+        if data is None:
+            raise HTTPException(404, f"no paper {paper_id}")
+        return data
+
+    @app.get("/export", dependencies=[auth])
+    def export(
+        format: str = Query("bibtex", description="bibtex, ris or csl-json"),
+        kb: list[str] | None = Query(None),
+        paper: list[str] | None = Query(None, description="Only these paper ids; repeat for several."),
+    ) -> Response:
+        from scholargraph.library_io.export import MEDIA_TYPES, SUFFIXES, export as export_text
+
+        if format not in MEDIA_TYPES:
+            raise HTTPException(422, f"unknown format {format!r}; use one of {', '.join(MEDIA_TYPES)}")
+        try:
+            text = export_text(lib(), format, kb or None, paper or None)
+        except ScholarGraphError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return Response(text, media_type=f"{MEDIA_TYPES[format]}; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="library{SUFFIXES[format]}"'})
+
+    @app.get("/reading-list", dependencies=[auth])
+    def reading_list(
+        kb: list[str] | None = Query(None),
+        min_citing: int = Query(2, ge=1),
+        limit: int | None = Query(None, ge=1),
+    ) -> list[dict[str, Any]]:
+        """Works several library papers cite that the library does not hold, the most cited first."""
+        from scholargraph.library_io.reading_list import reading_list as works
+
+        return works(lib(), kb or None, min_citing=min_citing, limit=limit)
 
     @app.get("/graph", dependencies=[auth])
     def graph(kb: list[str] | None = Query(None)) -> dict[str, Any]:

@@ -1,0 +1,209 @@
+"""Bringing a reference manager's library in: BibTeX, RIS and CSL-JSON files.
+
+An entry with a ``file`` brings its PDF: it is parsed as any ingest would parse it, then the
+entry's metadata (title, authors, year, DOI, arXiv id, abstract) replaces the parser's guesses
+before the paper is embedded and stored through ``Library.add_parsed``. An entry without a file
+(or whose file is missing) enters the library as a metadata-only paper: one chunk, its abstract
+(or its title), so it is found by search and resolves the library's references to it. A
+metadata-only paper is named by its DOI, arXiv id or title and year, so importing the same
+work twice keeps one; when its PDF arrives later, the PDF's paper replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scholargraph.errors import ScholarGraphError
+from scholargraph.graph.keys import normalise_arxiv_id, normalise_doi, normalise_title
+from scholargraph.ids import content_hash, paper_id_for
+from scholargraph.library_io.entries import BibEntry, read_entries
+from scholargraph.library_io.records import Record, get_records, put_record
+from scholargraph.models import Block, Paper, Section
+
+ABSTRACT = "abstract"  # the chunk kind of a metadata-only paper's one passage
+
+
+@dataclass
+class ImportReport:
+    """Per entry: what became of it. ``paper_ids`` maps each entry (its key or title) to its paper."""
+
+    format: str = ""
+    added: list[str] = field(default_factory=list)  # with their PDF
+    metadata_only: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already in the scope
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a file field naming a missing file
+    paper_ids: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "added": self.added, "metadata_only": self.metadata_only,
+                "skipped": self.skipped, "failed": [{"entry": e, "error": m} for e, m in self.failed],
+                "notes": self.notes, "paper_ids": self.paper_ids}
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} with their file, {len(self.metadata_only)} metadata-only, "
+                f"{len(self.skipped)} already there, {len(self.failed)} failed")
+
+
+def import_file(library: Any, path: str | Path, scope: str = "default",
+                progress: Callable[[str, str], None] | None = None) -> ImportReport:
+    """Import every entry of a .bib, .ris or CSL-JSON file into ``scope``."""
+    fmt, entries = read_entries(path)
+    report = import_entries(library, entries, scope, origin=fmt, source=str(Path(path).expanduser().absolute()),
+                            progress=progress)
+    report.format = fmt
+    return report
+
+
+def import_entries(library: Any, entries: list[BibEntry], scope: str, origin: str, source: str,
+                   progress: Callable[[str, str], None] | None = None) -> ImportReport:
+    """Import parsed entries; ``source`` names where they came from (kept for metadata-only papers)."""
+    report = ImportReport()
+    held = _held_keys(library, scope)
+    for entry in entries:
+        name = entry.key or entry.title[:80] or "(untitled)"
+        try:
+            status, paper_id = _import_one(library, entry, scope, origin, source, held, report)
+        except ScholarGraphError as exc:
+            report.failed.append((name, str(exc)))
+            if progress:
+                progress(name, f"failed: {exc}")
+            continue
+        report.paper_ids[name] = paper_id
+        getattr(report, status).append(name)
+        if progress:
+            progress(name, status)
+    return report
+
+
+def _import_one(library: Any, entry: BibEntry, scope: str, origin: str, source: str,
+                held: dict[tuple[str, str], str], report: ImportReport) -> tuple[str, str]:
+    record = Record(cite_key=entry.key, entry_type=entry.entry_type, venue=entry.venue, url=entry.url,
+                    tags=entry.tags, origin=origin)
+    pdfs = [f for f in entry.files if f.suffix.lower() == ".pdf" or f.suffix.lower() in _supported()]
+    present = [f for f in pdfs if f.is_file()]
+    for missing in (f for f in pdfs if not f.is_file()):
+        report.notes.append(f"{entry.key or entry.title[:60]}: file {missing} not found; imported without it")
+    if present:
+        return _with_file(library, entry, present[0].absolute(), scope, record)
+    known = next((held[k] for k in _entry_keys(entry) if k in held), None)
+    if known:
+        if not get_records(library.graph, [known]):  # keep the user's key for export
+            put_record(library.graph, known, record)
+        return "skipped", known
+    paper = metadata_paper(entry, f"{source}#{entry.key or _identity(entry)}")
+    if library.graph.in_scope(paper.id, scope):
+        return "skipped", paper.id
+    got = library.add_parsed([paper], scope=scope)
+    if got.failed:
+        raise ScholarGraphError(got.failed[0][1])
+    put_record(library.graph, paper.id, Record(**{**record.__dict__, "metadata_only": True}))
+    for key in _entry_keys(entry):
+        held.setdefault(key, paper.id)
+    return "metadata_only", paper.id
+
+
+def _supported() -> set[str]:
+    from scholargraph.parsing import SUPPORTED_SUFFIXES
+
+    return set(SUPPORTED_SUFFIXES)
+
+
+def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Record) -> tuple[str, str]:
+    """The entry's file through the normal ingest path, its metadata winning over the parser's."""
+    from scholargraph.parsing import parse_file_with_stats
+
+    digest = content_hash(path)
+    paper_id = paper_id_for(digest)
+    graph = library.graph
+    if graph.in_scope(paper_id, scope):
+        graph.add_source(paper_id, scope, str(path))
+        status = "skipped"
+    elif graph.has_paper(paper_id):  # embedded in another scope: copied, not parsed again
+        got = library.ingest([path], scope=scope)
+        if got.failed:
+            raise ScholarGraphError(got.failed[0][1])
+        status = "added"
+    else:
+        paper, _ = parse_file_with_stats(path, library.settings.parsing, digest)
+        apply_entry(paper, entry)
+        paper.source = str(path)
+        got = library.add_parsed([paper], scope=scope)
+        if got.failed:
+            raise ScholarGraphError(got.failed[0][1])
+        status = "added"
+    put_record(graph, paper_id, record)
+    try:  # a metadata-only paper of this work, imported before, gives way to the file's
+        stand_in = paper_id_for(_stand_in_digest(entry))
+    except ScholarGraphError:
+        return status, paper_id
+    if stand_in != paper_id and graph.in_scope(stand_in, scope):
+        library.delete(stand_in, scope)
+    return status, paper_id
+
+
+def apply_entry(paper: Paper, entry: BibEntry) -> Paper:
+    """The reference manager's metadata wins where it has any; the parser's stays elsewhere."""
+    paper.title = entry.title or paper.title
+    paper.authors = list(entry.authors) or paper.authors
+    paper.year = entry.year or paper.year
+    paper.doi = entry.doi or paper.doi
+    paper.arxiv_id = entry.arxiv_id or paper.arxiv_id
+    paper.abstract = entry.abstract or paper.abstract
+    return paper
+
+
+def _identity(entry: BibEntry) -> str:
+    """What names a work without a file: DOI, else arXiv id, else normalised title and year."""
+    doi = normalise_doi(entry.doi)
+    if doi:
+        return f"doi:{doi}"
+    arxiv = normalise_arxiv_id(entry.arxiv_id)
+    if arxiv:
+        return f"arxiv:{arxiv}"
+    title = normalise_title(entry.title)
+    if not title:
+        raise ScholarGraphError("entry has no title, DOI or arXiv id; nothing to name it by")
+    return f"title:{title}:{entry.year or ''}"
+
+
+def _stand_in_digest(entry: BibEntry) -> str:
+    return hashlib.sha256(f"metadata-only\n{_identity(entry)}".encode()).hexdigest()
+
+
+def metadata_paper(entry: BibEntry, source: str) -> Paper:
+    """A paper with no file: its abstract (else its title) is its one passage."""
+    from scholargraph.language import detect_language
+
+    digest = _stand_in_digest(entry)
+    text = entry.abstract.strip() or entry.title.strip()
+    return Paper(
+        id=paper_id_for(digest), content_hash=digest, source=source, title=entry.title.strip(),
+        authors=list(entry.authors), year=entry.year, doi=normalise_doi(entry.doi),
+        arxiv_id=normalise_arxiv_id(entry.arxiv_id), abstract=entry.abstract.strip(),
+        language=detect_language(f"{entry.title}\n{entry.abstract}", fallback="en"),
+        sections=[Section("Abstract", [Block(text, None, ABSTRACT)])], pages=0,
+    )
+
+
+def _entry_keys(entry: BibEntry) -> list[tuple[str, str]]:
+    keys = []
+    for kind, value in (("doi", normalise_doi(entry.doi)), ("arxiv", normalise_arxiv_id(entry.arxiv_id)),
+                        ("title", normalise_title(entry.title))):
+        if value:
+            keys.append((kind, value))
+    return keys
+
+
+def _held_keys(library: Any, scope: str) -> dict[tuple[str, str], str]:
+    """The scope's papers by DOI, arXiv id and normalised title: an entry matching one is held."""
+    held: dict[tuple[str, str], str] = {}
+    for paper in library.graph.papers([scope]):
+        for kind, value in (("doi", paper["doi"]), ("arxiv", paper["arxiv_id"]), ("title", normalise_title(paper["title"]))):
+            if value:
+                held.setdefault((kind, value), paper["id"])
+    return held
