@@ -104,6 +104,16 @@ def test_glued_caption_and_footnote_are_cut_off_the_text_around_them():
     assert ("NarrativeText", "As shown in Figure 3. The model improves on every task we tried here.") in kinds
 
 
+def test_chinese_captions_are_captions_too():
+    pieces = set_apart([
+        Piece("Title", "2 方法", 2),
+        Piece("NarrativeText", "图 1：引用图增强检索的流程。", 2),
+        Piece("NarrativeText", "如图 1 所示，我们首先检索片段，然后沿引用边扩展。", 2),
+    ])
+    assert [p.kind for p in pieces] == ["Title", "FigureCaption", "NarrativeText"]
+    assert build_sections(pieces, HeadingRules()).sections[-1].title == "Figure 1 (caption)"
+
+
 def test_layout_tells_table_text_and_footnotes_from_body():
     """With font sizes: small print that is not prose is table/figure text; small print with a mark
     at the foot of the page is a footnote; a body line split off by a superscript stays body."""

@@ -27,17 +27,20 @@ from scholargraph.parsing.headings import (
     normalise_heading,
     numbered_title,
 )
-from scholargraph.parsing.text import cjk_share, letters_ratio
+from scholargraph.parsing.text import CJK, cjk_share, letters_ratio
 
 CAPTION_KIND = "FigureCaption"
 TABLE_KIND = "Table"
 FOOTNOTE_KIND = "Footnote"
 ASIDE_PIECE_KINDS = {CAPTION_KIND: "caption", TABLE_KIND: "table", FOOTNOTE_KIND: "footnote"}
 
-# "Figure 2:", "Fig. 5.", "Table 1:", "TABLE 3." and "Figure 4 |" (Nature), at the start of an element.
-CAPTION_OPENER = re.compile(r"(?P<what>Figure|FIGURE|Fig\.|FIG\.|Table|TABLE)\s?(?P<num>\d{1,2}[a-z]?|[IVX]{1,4})\s?[:.|]\s+")
+# "Figure 2:", "Fig. 5.", "Table 1:", "TABLE 3.", "Figure 4 |" (Nature), "图 1：", at the start of an element.
+CAPTION_OPENER = re.compile(
+    r"(?P<what>Figure|FIGURE|Fig\.|FIG\.|Table|TABLE)\s?(?P<num>\d{1,2}[a-z]?|[IVX]{1,4})\s?[:.|]\s+"
+    r"|(?P<zh>[图表])\s?(?P<zhnum>\d{1,2})\s?[：:.．]\s*"  # 图 1：… / 表 2：…
+)
 # A caption opener inside an element: not a reference from a sentence ("as shown in Figure 3. The ...").
-_INNER_CAPTION = re.compile(r"(?<=\S )" + CAPTION_OPENER.pattern + r"(?=[A-Z\[(“\"])")
+_INNER_CAPTION = re.compile(r"(?<=\S )(?:" + CAPTION_OPENER.pattern + r")(?=[A-Z\[(“\"{CJK}])".replace("{CJK}", CJK))
 _REFERENCE_WORDS = {
     "in", "see", "of", "and", "from", "to", "with", "shown", "by", "on", "at", "as", "is", "are", "cf.", "for", "per",
     "into", "under",
@@ -106,6 +109,8 @@ def caption_label(text: str) -> str | None:
     match = CAPTION_OPENER.match(text)
     if not match:
         return None
+    if match.group("zh"):
+        return f"{'Table' if match.group('zh') == '表' else 'Figure'} {match.group('zhnum')}"
     what = "Table" if match.group("what").lower().startswith("tab") else "Figure"
     return f"{what} {match.group('num')}"
 
