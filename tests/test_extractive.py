@@ -139,3 +139,15 @@ def test_sentences_keep_abbreviations_and_split_chinese():
     assert sentences_of("We follow Lo et al. (2020) closely. See Fig. 2 for details.") == [
         "We follow Lo et al. (2020) closely.", "See Fig. 2 for details."]
     assert sentences_of("我们提出了一个工具。它可以解析PDF！") == ["我们提出了一个工具。", "它可以解析PDF！"]
+
+
+def test_search_names_neighbours_in_plain_words(data_dir):
+    question = "Which toolkit does PaperMage depend on for access to vision models?"
+    args = ["--data-dir", str(data_dir), "search", question, "--hops", "1"]
+    env = {"COLUMNS": "400"}
+    data = json.loads(CliRunner().invoke(app, [*args, "--json"], env=env).stdout)
+    assert [(n["relation"], n["why"]) for n in data["neighbours"]] == [("cites", "cited by PaperMage")]
+    out = CliRunner().invoke(app, args, env=env).stdout
+    line = next(line for line in out.splitlines() if line.startswith("+ "))
+    assert line.startswith("+ LayoutParser: A Unified Toolkit for Deep Learning Based Document Image Analysis — "
+                           "cited by PaperMage (score ")
