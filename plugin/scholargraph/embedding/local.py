@@ -27,7 +27,8 @@ class LocalEmbedder:
     max_input_tokens = MAX_INPUT_TOKENS
     def __init__(
         self,
-        threads: int = 2,
+        threads: int = 1,  # BLAS threads: 2 cost 10x the CPU on a 2-core machine under load (spinning OpenBLAS
+        # threads on ~1-row products; bench/load.py, docs/performance.md); honoured via threadpoolctl
         batch_size: int = 32,
         instructions: dict[str, str] | None = None,
         instruction_style: str = "auto",
