@@ -217,6 +217,14 @@ def test_entry_with_a_file_wins_over_the_parser_and_round_trips(tmp_path: Path, 
         assert export(again, fmt) == out.read_text(encoding="utf-8")  # same keys, same text
         assert sorted(import_file(again, out, scope="kb").skipped) == sorted(got.paper_ids)
         again.close()
+
+    # the entry changed in the reference manager: the paper is stored again under its metadata
+    bib.write_text(bib.read_text(encoding="utf-8").replace("year = {2023}", "year = {2024}"), encoding="utf-8")
+    changed = import_file(first, bib, scope="kb")
+    assert changed.updated == ["lo2023papermage"] and changed.skipped == ["head2021augmenting"]
+    papermage = show_paper(first, report.paper_ids["lo2023papermage"], ["kb"])
+    assert papermage["year"] == 2024 and report.paper_ids["head2021augmenting"] in {
+        p["id"] for p in papermage["cites_in_library"]}
     first.close()
 
 

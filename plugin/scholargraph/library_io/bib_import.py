@@ -33,6 +33,7 @@ class ImportReport:
 
     format: str = ""
     added: list[str] = field(default_factory=list)  # with their PDF
+    updated: list[str] = field(default_factory=list)  # in the scope already, stored again under the entry's metadata
     metadata_only: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already in the scope
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -40,12 +41,12 @@ class ImportReport:
     paper_ids: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": self.format, "added": self.added, "metadata_only": self.metadata_only,
+        return {"format": self.format, "added": self.added, "updated": self.updated, "metadata_only": self.metadata_only,
                 "skipped": self.skipped, "failed": [{"entry": e, "error": m} for e, m in self.failed],
                 "notes": self.notes, "paper_ids": self.paper_ids}
 
     def summary(self) -> str:
-        return (f"{len(self.added)} with their file, {len(self.metadata_only)} metadata-only, "
+        return (f"{len(self.added)} with their file, {len(self.updated)} updated, {len(self.metadata_only)} metadata-only, "
                 f"{len(self.skipped)} already there, {len(self.failed)} failed")
 
 
@@ -89,7 +90,7 @@ def _import_one(library: Any, entry: BibEntry, scope: str, origin: str, source: 
     for missing in (f for f in pdfs if not f.is_file()):
         report.notes.append(f"{entry.key or entry.title[:60]}: file {missing} not found; imported without it")
     if present:
-        return _with_file(library, entry, present[0].absolute(), scope, record)
+        return _with_file(library, entry, present[0].absolute(), scope, record, report)
     known = next((held[k] for k in _entry_keys(entry) if k in held), None)
     if known:
         if not get_records(library.graph, [known]):  # keep the user's key for export
@@ -113,21 +114,34 @@ def _supported() -> set[str]:
     return set(SUPPORTED_SUFFIXES)
 
 
-def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Record) -> tuple[str, str]:
-    """The entry's file through the normal ingest path, its metadata winning over the parser's."""
+def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Record,
+               report: ImportReport) -> tuple[str, str]:
+    """The entry's file through the normal ingest path, its metadata winning over the parser's.
+
+    A paper already in the scope whose stored metadata the entry contradicts is stored again
+    under the entry's (re-embedded: the title is part of every passage's vector), unless other
+    knowledge bases hold it too, whose metadata is not this import's to change."""
     from scholargraph.parsing import parse_file_with_stats
 
     digest = content_hash(path)
     paper_id = paper_id_for(digest)
     graph = library.graph
+    status = "added"
     if graph.in_scope(paper_id, scope):
         graph.add_source(paper_id, scope, str(path))
-        status = "skipped"
-    elif graph.has_paper(paper_id):  # embedded in another scope: copied, not parsed again
+        if not _differs(graph.get_paper(paper_id), entry):
+            put_record(graph, paper_id, record)
+            return "skipped", paper_id
+        if graph.scopes_of(paper_id) != {scope}:
+            report.notes.append(f"{entry.key or entry.title[:60]}: its paper is shared with other knowledge bases; "
+                                "their metadata was kept")
+            return "skipped", paper_id
+        library.delete(paper_id)  # stored again below, under the entry's metadata
+        status = "updated"
+    if graph.has_paper(paper_id):  # embedded in another scope: copied, not parsed again
         got = library.ingest([path], scope=scope)
         if got.failed:
             raise ScholarGraphError(got.failed[0][1])
-        status = "added"
     else:
         paper, _ = parse_file_with_stats(path, library.settings.parsing, digest)
         apply_entry(paper, entry)
@@ -135,7 +149,6 @@ def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Re
         got = library.add_parsed([paper], scope=scope)
         if got.failed:
             raise ScholarGraphError(got.failed[0][1])
-        status = "added"
     put_record(graph, paper_id, record)
     try:  # a metadata-only paper of this work, imported before, gives way to the file's
         stand_in = paper_id_for(_stand_in_digest(entry))
@@ -144,6 +157,21 @@ def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Re
     if stand_in != paper_id and graph.in_scope(stand_in, scope):
         library.delete(stand_in, scope)
     return status, paper_id
+
+
+def _differs(stored: dict[str, Any] | None, entry: BibEntry) -> bool:
+    """Whether the entry says something else than the stored paper (where the entry says anything)."""
+    if stored is None:
+        return False
+    pairs = [
+        (normalise_title(entry.title), normalise_title(stored["title"])),
+        (entry.year, stored["year"]),
+        (normalise_doi(entry.doi), stored["doi"]),
+        (normalise_arxiv_id(entry.arxiv_id), stored["arxiv_id"]),
+        ([" ".join(a.split()) for a in entry.authors], [" ".join(a.split()) for a in stored["authors"]]),
+        (" ".join(entry.abstract.split()), " ".join((stored.get("abstract") or "").split())),
+    ]
+    return any(new and new != old for new, old in pairs)
 
 
 def apply_entry(paper: Paper, entry: BibEntry) -> Paper:
