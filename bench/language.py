@@ -1,5 +1,5 @@
 """Question-language detection: accuracy on the short-question set of tests/test_language.py
-and what it costs (first call loads models; later calls are warm).
+and what it costs (first call loads models; later calls are warm; memory of the process).
 
     .venv/bin/python bench/language.py
 
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-from machine import machine  # noqa: E402
+from machine import machine, peak_rss_mib  # noqa: E402
 from test_language import CASES  # noqa: E402
 
 
@@ -27,9 +27,11 @@ def main() -> None:
     t0 = time.perf_counter()
     detect_language("layout toolkit")
     first_words = time.perf_counter() - t0
+    rss_words = peak_rss_mib(include_children=False)
     t0 = time.perf_counter()
     detect_language("Zitationskontext")
     first_ngrams = time.perf_counter() - t0
+    rss_ngrams = peak_rss_mib(include_children=False)
     t0 = time.perf_counter()
     with_fallback = [detect_language(q, fallback="en") == want for q, want in CASES]
     warm_ms = (time.perf_counter() - t0) * 1000 / len(CASES)
@@ -61,6 +63,8 @@ def main() -> None:
         "first_call_s_word_model": round(first_words, 3),
         "first_call_s_with_ngram_models": round(first_ngrams, 3),
         "warm_ms_per_question": round(warm_ms, 3),
+        "peak_rss_mib_after_word_model": round(rss_words, 1),
+        "peak_rss_mib_after_ngram_models": round(rss_ngrams, 1),
         "langdetect_before": old,
         "machine": machine(),
     }, indent=2, ensure_ascii=False))
