@@ -87,6 +87,16 @@ def start_service(data: Path, port: int, workers: int | None) -> subprocess.Pope
     raise SystemExit("the service did not start")
 
 
+def service_cpu_s(proc: subprocess.Popen) -> float:
+    """CPU seconds the service (and its children) used so far: a figure a busy machine distorts less than wall time."""
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in (root, *root.children(recursive=True)):
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def service_rss_mib(proc: subprocess.Popen) -> float:
     """The service and any worker processes it runs."""
     root = psutil.Process(proc.pid)
@@ -139,13 +149,20 @@ def in_process(data: Path, n: int) -> dict:
         library.search(QUESTIONS[i % len(QUESTIONS)], [SCOPE], hops=1)
         times.append((time.perf_counter() - t0) * 1000)
     embed = []
+    cpu = time.process_time()
     for i in range(n):
         t0 = time.perf_counter()
         library.embedder.embed_queries([QUESTIONS[i % len(QUESTIONS)]])
         embed.append((time.perf_counter() - t0) * 1000)
+    embed_cpu = (time.process_time() - cpu) * 1000 / n
+    cpu = time.process_time()
+    for i in range(n):
+        library.search(QUESTIONS[i % len(QUESTIONS)], [SCOPE], hops=1)
+    search_cpu = (time.process_time() - cpu) * 1000 / n
     library.close()
     return {"queries": n, "p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95),
-            "query_embedding_p50_ms": percentile(embed, 50)}
+            "cpu_ms_per_search": round(search_cpu, 1), "query_embedding_p50_ms": percentile(embed, 50),
+            "query_embedding_cpu_ms": round(embed_cpu, 1)}
 
 
 def main() -> None:
@@ -159,9 +176,11 @@ def main() -> None:
     args = parser.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix="scholargraph-load-"))
+    load_before = round(os.getloadavg()[0], 1)  # other work on the machine skews every figure
     t0 = time.perf_counter()
     ensure_library(data, args.papers)
-    out: dict = {"machine": machine(), "library": str(data), "ingest_s": round(time.perf_counter() - t0, 1)}
+    out: dict = {"machine": machine(), "library": str(data), "ingest_s": round(time.perf_counter() - t0, 1),
+                 "load_average_1m_at_start": load_before}
     if args.inprocess:
         out["in_process"] = in_process(data, args.inprocess)
 
@@ -170,7 +189,13 @@ def main() -> None:
     try:
         asyncio.run(level(port, 1, 3))  # warm: model, keyword index
         out["rss_before_mib"] = service_rss_mib(proc)
-        out["levels"] = [asyncio.run(level(port, int(c), args.seconds)) for c in args.clients.split(",")]
+        out["levels"] = []
+        for clients in args.clients.split(","):
+            cpu0 = service_cpu_s(proc)
+            result = asyncio.run(level(port, int(clients), args.seconds))
+            result["service_cpu_ms_per_request"] = round((service_cpu_s(proc) - cpu0) * 1000 / max(result["requests"], 1), 1)
+            out["levels"].append(result)
+        out["load_average_1m"] = round(os.getloadavg()[0], 1)
         out["rss_after_mib"] = service_rss_mib(proc)
     finally:
         proc.terminate()
