@@ -14,7 +14,6 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperCommand
 
@@ -33,7 +32,7 @@ def _default(key: str, labels: dict[Any, str] | None = None) -> str:
     """A settings default for ``show_default``: options left unset fall back to the settings
     (env vars and --set can change them), so help names the setting too."""
     group, field = key.split(".")
-    value = Settings.model_fields[group].default_factory().model_fields[field].default  # type: ignore[misc]
+    value = Settings.model_fields[group].annotation.model_fields[field].default  # type: ignore[union-attr]
     return f"{(labels or {}).get(value, value)} from {key}"
 
 
@@ -170,20 +169,22 @@ def ingest(
     except Exception as exc:
         err.print(f"[red]error:[/red] invalid settings: {exc}")
         raise typer.Exit(2)
+    from scholargraph.ingest import discover
+    from scholargraph.ingest_progress import IngestProgress, stage_times
+
     library = _library(ctx)
+
+    def sizes(paper_id: str) -> tuple[int, int]:
+        row = library.graph.get_paper(paper_id, [kb]) or {}
+        return int(row.get("pages") or 0), int(row.get("chunks") or 0)
+
+    found, refused = discover(paths)
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[last]}"), console=err, transient=False, disable=as_json,
-        ) as progress:
-            task = progress.add_task("ingesting", total=None, last="")
-
-            def on_event(event) -> None:
-                progress.update(task, total=event.total, completed=event.done, last=Path(event.path).name)
-                if event.status == "failed":
-                    progress.console.print(f"[red]error:[/red] {escape(event.message)}", highlight=False)
-
-            report = library.ingest(paths, scope=kb, progress=on_event)
+        if as_json:
+            report = library.ingest(paths, scope=kb)
+        else:
+            with IngestProgress(err, len(found) + len(refused), sizes) as on_event:
+                report = library.ingest(paths, scope=kb, progress=on_event)
     except ScholarGraphError as exc:
         _fail(exc)
     if as_json:
@@ -193,7 +194,8 @@ def ingest(
             "pages": report.pages, "chunks": report.chunks, "seconds": report.seconds,
         })
     else:
-        err.print(report.summary() + f" ({report.chunks} chunks, {report.wall_seconds:.1f} s)")
+        err.print(report.summary() + f" ({report.chunks} chunks, {report.wall_seconds:.1f} s; {stage_times(report)})",
+                  highlight=False, soft_wrap=True)
     if report.failed:
         raise typer.Exit(1)
 
@@ -532,131 +534,6 @@ def eval_context(
         _fail(ScholarGraphError(f"could not ingest {report.failed[:3]}"))
     _print_json(evaluate_context(library, ["eval"], load_context_set(questions)))
 
-
-@app.command()
-def show(
-    ctx: typer.Context,
-    paper_id: str = typer.Argument(..., help="Paper id (see `scholargraph papers`)."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
-    from scholargraph.library_io.show import show_paper
-
-    try:
-        data = show_paper(_library(ctx), paper_id, kb or None)
-    except ScholarGraphError as exc:
-        _fail(exc)
-    if data is None:
-        err.print(f"[red]error:[/red] no paper {escape(paper_id)}" + (f" in {', '.join(kb)}" if kb else ""))
-        raise typer.Exit(1)
-    if as_json:
-        _print_json(data)
-        return
-    console.print(f"[bold]{escape(data['title'])}[/bold]", highlight=False)
-    console.print(", ".join(data["authors"]) + (f" ({data['year']})" if data["year"] else ""), highlight=False)
-    for name, url in data["links"].items():
-        console.print(f"[dim]{name}:[/dim] {url}", highlight=False)
-    console.print(f"[dim]id {data['id']} · {data['pages'] or 0} pages · {data['chunks']} chunks · "
-                  f"{', '.join(data['scopes'])}{' · metadata only' if data['metadata_only'] else ''}[/dim]")
-    if data["abstract"]:
-        console.print("\n" + escape(data["abstract"]), highlight=False)
-    if data["sections"]:
-        console.print("\n[bold]Sections[/bold]")
-        for s in data["sections"]:
-            pages = f"p. {s['page_start']}" + (f"-{s['page_end']}" if s["page_end"] != s["page_start"] else "") if s["page_start"] else ""
-            kind = f" [{s['kind']}]" if s["kind"] != "body" else ""
-            console.print(f"  {escape(s['title'] or '(untitled)')}{escape(kind)} [dim]{pages}[/dim]", highlight=False)
-    for label, key in (("Cites in the library", "cites_in_library"), ("Cited by", "cited_by"), ("Similar", "similar")):
-        if data[key]:
-            console.print(f"\n[bold]{label}[/bold]")
-            for p in data[key]:
-                console.print(f"  {escape(p['title'] or p['id'])} [dim]{p['id']}[/dim]", highlight=False)
-    if data["cites_outside_library"]:
-        console.print(f"\n[bold]Cites outside the library[/bold] ({len(data['cites_outside_library'])})")
-        for r in data["cites_outside_library"]:
-            console.print(f"  {escape(r['title'] or r['reference'][:120])}" + (f" [dim]{r['url']}[/dim]" if r["url"] else ""),
-                          highlight=False)
-
-
-@app.command("export")
-def export_citations(
-    ctx: typer.Context,
-    fmt: str = typer.Option("bibtex", "--format", help="bibtex, ris or csl-json."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    papers_: Optional[list[str]] = typer.Option(None, "--papers", help="Only these paper ids (repeat). Default: all."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
-) -> None:
-    """Citations of the library's papers as BibTeX, RIS or CSL-JSON; keys stay the same across runs."""
-    from scholargraph.library_io.export import export
-
-    try:
-        text = export(_library(ctx), fmt, kb or None, papers_ or None)
-    except ScholarGraphError as exc:
-        _fail(exc)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
-    else:
-        sys.stdout.write(text)
-
-
-@app.command("reading-list")
-def reading_list_command(
-    ctx: typer.Context,
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    min_citing: int = typer.Option(2, "--min-citing", help="Library papers that must cite a work for it to be listed."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="At most this many works."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Works your papers cite but the library does not hold, the most cited first."""
-    from scholargraph.library_io.reading_list import reading_list
-
-    try:
-        works = reading_list(_library(ctx), kb or None, min_citing=min_citing, limit=limit)
-    except ScholarGraphError as exc:
-        _fail(exc)
-    if as_json:
-        _print_json(works)
-        return
-    if not works:
-        err.print(f"no work outside the library is cited by {min_citing} or more of its papers")
-        return
-    for i, w in enumerate(works, 1):
-        year = f" ({w['year']})" if w["year"] else ""
-        console.print(f"[bold]{i}. {escape(w['title'])}{year}[/bold] [dim]cited by {w['count']}[/dim]", highlight=False)
-        if w["url"]:
-            console.print(f"   {w['url']}", highlight=False)
-        for p in w["cited_by"]:
-            console.print(f"   [dim]- {escape(p['title'])}[/dim]", highlight=False)
-
-
-@app.command("import")
-def import_command(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF)."),
-    kb: str = typer.Option("default", "--kb", help=KB_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-) -> None:
-    """Import a reference manager's export: PDFs with the entry's metadata, other entries as metadata-only papers."""
-    from scholargraph.library_io.bib_import import import_file
-
-    def on_entry(name: str, status: str) -> None:
-        if not as_json:
-            err.print(f"{escape(name)}: {escape(status)}", highlight=False)
-
-    try:
-        report = import_file(_library(ctx), file, scope=kb, progress=on_entry)
-    except ScholarGraphError as exc:
-        _fail(exc)
-    if as_json:
-        _print_json(report.to_json())
-    else:
-        for note in report.notes:
-            err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
-        err.print(report.summary())
-    if report.failed:
-        raise typer.Exit(1)
 
 @app.command()
 def show(

@@ -11,15 +11,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scholargraph.embedding.base import Embedder
-from scholargraph.embedding.factory import make_embedder
-from scholargraph.graph import PaperGraph
-from scholargraph.ingest import IngestEvent, Ingestor, IngestReport
-from scholargraph.packed_vectors import PackedVectors
 from scholargraph.settings import Settings
-from scholargraph.store import VectorStore
+
+if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start without Chroma or parsing
+    from scholargraph.embedding.base import Embedder
+    from scholargraph.graph import PaperGraph
+    from scholargraph.ingest import IngestEvent, IngestReport
+    from scholargraph.store import VectorStore
 
 log = logging.getLogger("scholargraph")
 
@@ -34,16 +34,22 @@ class Library:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from scholargraph.embedding.factory import make_embedder
+
         return self._embedder or make_embedder(self.settings.embedding)
 
     @cached_property
     def store(self) -> VectorStore:
+        from scholargraph.store import VectorStore
+
         return VectorStore(
             self.settings.store, self.settings.data_dir, self.embedder.name, self.embedder.dimension
         )
 
     @cached_property
     def graph(self) -> PaperGraph:
+        from scholargraph.graph import PaperGraph
+
         return PaperGraph(self.settings.graph_url, self.settings.graph)
 
     # -- ingest and delete ----------------------------------------------------------------
@@ -54,6 +60,8 @@ class Library:
         progress: Callable[[IngestEvent], None] | None = None,
         sources: dict[str, str] | None = None,
     ) -> IngestReport:
+        from scholargraph.ingest import Ingestor
+
         if self.settings.parsing.executor == "ray":  # bulk imports: parsing on a Ray cluster
             from scholargraph.ingest_ray import RayIngestor
 
@@ -62,6 +70,8 @@ class Library:
 
     def add_parsed(self, papers: list, scope: str = "default") -> IngestReport:
         """Store already-parsed papers (e.g. from an external loader or an evaluation set)."""
+        from scholargraph.ingest import Ingestor
+
         return Ingestor(self).add_parsed(papers, scope=scope)
 
     def upgrade(self) -> int:
@@ -71,6 +81,8 @@ class Library:
         (``paper_matrix``, ``chunk_matrices``). Papers stored before that get their rows from
         the vectors already in Chroma: nothing is re-parsed or re-embedded. Safe to run again.
         """
+        from scholargraph.packed_vectors import PackedVectors
+
         changed = 0
         for paper_id in self.graph.papers_without_vectors(self.store.key):
             paper_vector = self.store.paper_vector(paper_id)
@@ -183,11 +195,20 @@ class Library:
         from scholargraph.maintenance import committed_chunks
 
         stats["chunks"] = committed_chunks(self.graph, scopes)  # not Chroma's count: it may hold orphans
-        stats["embedding_model"] = self.embedder.name
+        stats["embedding_model"] = self.embedder.name  # no model load: names and sizes are known up front
         stats["dimension"] = self.embedder.dimension
-        stats["vector_store"] = self.store.location
+        stats["vector_store"] = self._store_location()
         stats["graph_database"] = self.graph.url
         return stats
+
+    def _store_location(self) -> str:
+        """``VectorStore.location`` without opening Chroma (its import alone is most of a second)."""
+        if "store" in self.__dict__:
+            return self.store.location
+        s = self.settings.store
+        if s.chroma_host:
+            return f"chroma server {s.chroma_host}:{s.chroma_port}"
+        return f"embedded chroma at {Path(self.settings.data_dir) / 'chroma'}"
 
     def close(self) -> None:
         if "graph" in self.__dict__:

@@ -232,16 +232,15 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=[auth])
     def index() -> HTMLResponse:
-        """A page of links for whoever opens the bare address in a browser (holds no library data)."""
+        """A page of links for whoever opens the bare address in a browser (behind the key like every page)."""
         links = [("graph/view", "Paper graph"), ("healthz", "Health")]
         if not keyed:
             links.insert(1, ("docs", "API documentation"))
         items = "".join(f'<li><a href="{href}">{name}</a> <code>/{href}</code></li>' for href, name in links)
-        note = "<p>Routes other than /healthz need <code>Authorization: Bearer KEY</code>.</p>" if keyed else ""
         return HTMLResponse(f"<!doctype html><html><head><meta charset=\"utf-8\"><title>ScholarGraph</title></head>"
-                            f"<body><h1>ScholarGraph {__version__}</h1><ul>{items}</ul>{note}</body></html>")
+                            f"<body><h1>ScholarGraph {__version__}</h1><ul>{items}</ul></body></html>")
 
     @app.put("/process", dependencies=[auth])
     async def process(request: Request) -> Any:
@@ -530,12 +529,7 @@ def serve(settings: Settings | None = None) -> None:
     """Run the service with uvicorn on settings.service.host:port (``scholargraph serve``)."""
     import uvicorn
 
-    from threadpoolctl import threadpool_limits
-
     settings = settings or Settings()
     check_bind(settings)
-    # Requests run in parallel threads; a BLAS pool per product on top only spins (its threads
-    # busy-wait for work): one BLAS thread made /search cost 5x less CPU (docs/performance.md).
-    threadpool_limits(1, user_api="blas")
     uvicorn.run(create_app(settings), host=settings.service.host, port=settings.service.port, log_level="info",
                 log_config=log_config())
