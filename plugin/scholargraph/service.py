@@ -529,7 +529,12 @@ def serve(settings: Settings | None = None) -> None:
     """Run the service with uvicorn on settings.service.host:port (``scholargraph serve``)."""
     import uvicorn
 
+    from threadpoolctl import threadpool_limits
+
     settings = settings or Settings()
     check_bind(settings)
+    # Requests run in parallel threads; a BLAS pool per product on top only spins (its threads
+    # busy-wait for work): one BLAS thread made /search cost 5x less CPU (docs/performance.md).
+    threadpool_limits(1, user_api="blas")
     uvicorn.run(create_app(settings), host=settings.service.host, port=settings.service.port, log_level="info",
                 log_config=log_config())
