@@ -196,3 +196,45 @@ def test_service_root_links_the_graph_view_and_docs(settings):
     assert page.status_code == 200
     assert 'href="graph/view"' in page.text and 'href="docs"' in page.text
     assert client.get("/docs").status_code == 200
+
+
+# -- install -------------------------------------------------------------------------------------------
+INSTALL = Path(__file__).resolve().parents[1] / "scripts" / "install.sh"
+
+
+def install_system(tmp_path: Path, apt_get: str | None, env: dict[str, str] | None = None):
+    """scripts/install.sh --system-only on a PATH without tesseract/poppler, as root, with the
+    given apt-get script (None: no apt-get at all)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "env", "grep", "dirname", "cat"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    (bin_dir / "id").write_text("#!/bin/sh\necho 0\n")
+    (bin_dir / "id").chmod(0o755)
+    if apt_get is not None:
+        (bin_dir / "apt-get").write_text("#!/bin/sh\n" + apt_get)
+        (bin_dir / "apt-get").chmod(0o755)
+    return subprocess.run([str(bin_dir / "bash"), str(INSTALL), "--system-only"], capture_output=True, text=True,
+                          env={"PATH": str(bin_dir), **(env or {})}, timeout=60)
+
+
+def test_install_without_apt_names_what_to_install_in_one_line(tmp_path):
+    done = install_system(tmp_path, apt_get=None)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "tesseract-ocr" in errors[0] and "poppler-utils" in errors[0]
+    assert "==> [1/4] OCR tools" in done.stderr  # says what it is doing
+
+
+def test_install_waits_for_the_dpkg_lock_and_fails_in_one_line(tmp_path):
+    calls = tmp_path / "calls"
+    done = install_system(tmp_path, apt_get=f'echo "$@" >> {calls}\necho "E: Could not get lock" >&2\nexit 100\n')
+    assert done.returncode == 1
+    assert "DPkg::Lock::Timeout=300" in calls.read_text()
+    assert done.stderr.strip().splitlines()[-1].startswith("error: apt-get update failed: install tesseract-ocr")
+
+
+def test_install_can_skip_ocr_on_request(tmp_path):
+    done = install_system(tmp_path, apt_get=None, env={"SCHOLARGRAPH_NO_OCR": "1"})
+    assert done.returncode == 0
+    assert "skipped (SCHOLARGRAPH_NO_OCR=1)" in done.stderr
