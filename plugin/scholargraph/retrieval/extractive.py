@@ -10,7 +10,7 @@ are skipped and a source already quoted must clearly beat the next best from ano
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W_]+")
 _URLISH = re.compile(r"https?://|www\.|\S+@\S+\.\w+|\w\.[a-z]{2,}/")
 # captions ("Table 1: ...") and footnotes ("20Used to ...") are labels, not answers
 _LABEL = re.compile(r"^(?:(?:Table|Figure|Fig\.|Tab\.|Algorithm|Listing)\s*\d+|\d+\s?[A-Z])")
+_BULLET = re.compile(r"^\s*(?:[•▪◦·‣∙*–-]|\(?[0-9ivx]{1,3}[.)])\s+")
 _ENDED = re.compile(r"[.!?。！？][\"”’)\]]*$")
 
 
@@ -52,10 +53,10 @@ class AnswerSentence:
 
 @dataclass
 class ExtractiveAnswer:
+    """Quoted sentences in order of score, and the pack's numbered sources they cite."""
+
     sentences: list[AnswerSentence]
     sources: list[Source]
-    language: str = "und"
-    notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         """The sentences, each followed by its [n], one per line."""
@@ -93,17 +94,19 @@ def sentences_of(text: str) -> list[str]:
 
     language = "zh" if len(_CJK.findall(text)) > len(text) / 5 else "en"
     flat = " ".join(text.split()) if language == "en" else text.replace("\n", "")
-    return [s.strip() for s in segment(language, flat) if s.strip()]
+    return [t for t in (_BULLET.sub("", s).strip() for s in segment(language, flat)) if t]
 
 
 def _readable(sentence: str) -> bool:
     """Long enough to say something, short enough to quote, mostly words (not a table row),
-    a whole sentence (not one cut at a chunk's edge), not a caption or footnote."""
+    a whole sentence (not one cut at a chunk's edge), a statement, not a caption or footnote."""
+    if sentence.endswith(("?", "？")):
+        return False  # a question the paper asks is not an answer
     cjk = len(_CJK.findall(sentence))
     if cjk >= 8:
-        return len(sentence) <= 300
+        return len(sentence) <= 200
     words = sentence.split()
-    if not 6 <= len(words) <= 80 or _URLISH.search(sentence) or _LABEL.match(sentence):
+    if not 6 <= len(words) <= 50 or _URLISH.search(sentence) or _LABEL.match(sentence):
         return False
     if sentence[0].islower() or not _ENDED.search(sentence):
         return False  # a fragment cut at a chunk's edge
@@ -131,7 +134,7 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
                 candidates.append((sentence, src, passage))
     candidates = candidates[:MAX_CANDIDATES]
     if not candidates or max_sentences <= 0:
-        return ExtractiveAnswer([], pack.sources, pack.language)
+        return ExtractiveAnswer([], pack.sources)
 
     qvec = np.asarray(embedder.embed_queries([question], task=task)[0], dtype=np.float32)
     vectors = np.asarray(embedder.embed_documents([c[0] for c in candidates]), dtype=np.float32)
@@ -158,7 +161,7 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
         quoted.add(candidates[i][1].n)
     sentences = [AnswerSentence(candidates[i][0], candidates[i][1].n, float(scores[i]),
                                 candidates[i][2].section, candidates[i][2].page) for i in chosen]
-    return ExtractiveAnswer(sentences, pack.sources, pack.language)
+    return ExtractiveAnswer(sentences, pack.sources)
 
 
 def quote_answer(library, question: str, pack: ContextPack) -> ExtractiveAnswer:
