@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-# Languages a question may be detected as: those the embedding models and answer prompts
-# handle (USE-multilingual's 16 include all of these). Mirrored by ``retrieval.question_languages``.
+# Languages a text may be detected as: those the embedding models and answer prompts handle
+# (USE-multilingual's 16 include all of these; ``retrieval.prompts.LANGUAGE_NAMES`` names each).
 SUPPORTED: tuple[str, ...] = ("en", "zh", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "ko")
 # Below this share of the (renormalised) probability a short text's verdict is not trusted.
 DEFAULT_FLOOR = 0.5
