@@ -163,6 +163,15 @@ def test_search_output_leaves_out_missing_pages_and_sections(small_library):
     assert "1. " in out
     assert "p. None" not in out
     assert "(," not in out and ", ," not in out
+    assert "loading model" not in result.stderr  # a spinner is for terminals, not logs
+
+
+def test_search_on_a_terminal_says_the_model_is_loading(small_library):
+    env = {**os.environ, "FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"}  # rich treats stderr as a terminal
+    done = subprocess.run([sys.executable, "-m", "scholargraph", "--data-dir", str(small_library), "search",
+                           "citation graph", "--k", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "loading model…" in done.stderr
 
 
 def test_ask_sources_leave_out_missing_pages(small_library):

@@ -183,7 +183,7 @@ def ingest(
         if as_json:
             report = library.ingest(paths, scope=kb)
         else:
-            with IngestProgress(err, len(found) + len(refused), sizes) as on_event:
+            with IngestProgress(err, found + [Path(p) for p, _ in refused], sizes) as on_event:
                 report = library.ingest(paths, scope=kb, progress=on_event)
     except ScholarGraphError as exc:
         _fail(exc)
@@ -636,11 +636,17 @@ def reading_list_command(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF)."),
-    kb: str = typer.Option("default", "--kb", help=KB_HELP),
+    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF), "
+                                "or Zotero's data folder (the one holding zotero.sqlite and storage/)."),
+    kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: 'default'; 'zotero' for a Zotero folder."),
+    collections: bool = typer.Option(True, "--collections/--no-collections",
+                                     help="Zotero: each collection also becomes a scope KB/Collection/Sub."),
+    linked_base: Optional[Path] = typer.Option(None, "--linked-base",
+                                               help="Zotero: the Linked Attachment Base Directory, for relative linked files."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Import a reference manager's export: PDFs with the entry's metadata, other entries as metadata-only papers."""
+    """Import a reference manager's library: PDFs with the entry's metadata, other entries as metadata-only papers.
+    Re-importing a Zotero folder only brings what changed; items deleted in Zotero leave."""
     from scholargraph.library_io.bib_import import import_file
 
     def on_entry(name: str, status: str) -> None:
@@ -648,7 +654,14 @@ def import_command(
             err.print(f"{escape(name)}: {escape(status)}", highlight=False)
 
     try:
-        report = import_file(_library(ctx), file, scope=kb, progress=on_entry)
+        if file.is_dir() or file.name == "zotero.sqlite":
+            from scholargraph.library_io.zotero import import_zotero
+
+            folder = file if file.is_dir() else file.parent
+            report = import_zotero(_library(ctx), folder, kb=kb or "zotero", collections=collections,
+                                   linked_base=linked_base, progress=on_entry)
+        else:
+            report = import_file(_library(ctx), file, scope=kb or "default", progress=on_entry)
     except ScholarGraphError as exc:
         _fail(exc)
     if as_json:
@@ -659,6 +672,7 @@ def import_command(
         err.print(report.summary())
     if report.failed:
         raise typer.Exit(1)
+
 
 @app.command()
 def serve(

@@ -2,7 +2,8 @@
 
 A bar redrawn in place means nothing in a log file or a pipe (rich prints nothing there until
 the end), so off a terminal every finished file gets its own line as it happens. On a terminal
-the bar names the stage, counts files, pages and chunks, and gives an ETA once a file is done.
+the bar names the stage, counts files, pages and chunks, and gives an ETA once a file is done;
+the bar and the ETA go by bytes, since one long paper takes as long as many short ones.
 Built only on ``IngestEvent`` (one per finished file), so the local and Ray ingestors both feed it.
 """
 
@@ -16,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeElapsedColumn,
@@ -35,9 +35,10 @@ class IngestProgress:
     ``sizes(paper_id)`` gives (pages, chunks) of a stored paper for the running totals.
     """
 
-    def __init__(self, console: Console, total: int, sizes: Callable[[str], tuple[int, int]]) -> None:
+    def __init__(self, console: Console, files: list[Path], sizes: Callable[[str], tuple[int, int]]) -> None:
         self.console = console
-        self.total = total
+        self.total = len(files)
+        self.bytes = sum(_size(f) for f in files)
         self.sizes = sizes
         self.pages = 0
         self.chunks = 0
@@ -48,13 +49,14 @@ class IngestProgress:
     def __enter__(self) -> IngestProgress:
         if self.live:
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+                TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[files]}/{task.fields[of]} files"),
                 TextColumn("{task.fields[pages]} pages, {task.fields[chunks]} chunks"),
                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
                 console=self.console, transient=False,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task(FIRST_STAGE, total=self.total or None, pages=0, chunks=0, last="")
+            self._task = self._bar.add_task(FIRST_STAGE, total=self.bytes or None, files=0, of=self.total, pages=0,
+                                            chunks=0, last="")
         else:
             self.console.print(f"ingesting {self.total} file(s): {LATER_STAGE}; a line per file as it is done",
                                highlight=False, soft_wrap=True)
@@ -70,13 +72,20 @@ class IngestProgress:
             self.pages += pages
             self.chunks += chunks
         if self._bar is not None:
-            self._bar.update(self._task, description=LATER_STAGE, total=event.total, completed=event.done,
-                             pages=self.pages, chunks=self.chunks, last=escape(Path(event.path).name))
+            self._bar.update(self._task, description=LATER_STAGE, advance=_size(Path(event.path)), files=event.done,
+                             of=event.total, pages=self.pages, chunks=self.chunks, last=escape(Path(event.path).name))
             if event.status == "failed":
                 self._bar.console.print(f"[red]error:[/red] {escape(event.message)}", highlight=False)
             return
         self.console.print(f"[{event.done}/{event.total}] {event.status}: {event.message}",
                            highlight=False, markup=False, soft_wrap=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def stage_times(report: IngestReport) -> str:
