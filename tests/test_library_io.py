@@ -245,3 +245,148 @@ def test_csl_json_import_and_file_fields(tmp_path: Path):
     assert entry.authors == ["Hyeonsu B. Kang", "The Consortium"] and entry.year == 2022
     assert entry.doi == "10.1145/3526113.3545660" and entry.arxiv_id == "2208.03455"
     assert entry.entry_type == "inproceedings"
+
+
+# -- Zotero --------------------------------------------------------------------------------------
+# The tables that matter, as Zotero 7 creates them (resource/schema/userdata.sql, schema 107;
+# itemTypes, fields and creatorTypes from system.sql).
+ZOTERO_SCHEMA = """
+CREATE TABLE itemTypes (itemTypeID INTEGER PRIMARY KEY, typeName TEXT, templateItemTypeID INT, display INT DEFAULT 1);
+CREATE TABLE fields (fieldID INTEGER PRIMARY KEY, fieldName TEXT, fieldFormatID INT);
+CREATE TABLE creatorTypes (creatorTypeID INTEGER PRIMARY KEY, creatorType TEXT);
+CREATE TABLE libraries (libraryID INTEGER PRIMARY KEY, type TEXT NOT NULL, editable INT NOT NULL,
+    filesEditable INT NOT NULL, version INT NOT NULL DEFAULT 0, storageVersion INT NOT NULL DEFAULT 0,
+    lastSync INT NOT NULL DEFAULT 0, archived INT NOT NULL DEFAULT 0);
+CREATE TABLE items (itemID INTEGER PRIMARY KEY, itemTypeID INT NOT NULL,
+    dateAdded TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, dateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    clientDateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, libraryID INT NOT NULL, key TEXT NOT NULL,
+    version INT NOT NULL DEFAULT 0, synced INT NOT NULL DEFAULT 0, UNIQUE (libraryID, key));
+CREATE TABLE itemDataValues (valueID INTEGER PRIMARY KEY, value UNIQUE);
+CREATE TABLE itemData (itemID INT, fieldID INT, valueID, PRIMARY KEY (itemID, fieldID));
+CREATE TABLE itemAttachments (itemID INTEGER PRIMARY KEY, parentItemID INT, linkMode INT, contentType TEXT,
+    charsetID INT, path TEXT, syncState INT DEFAULT 0, storageModTime INT, storageHash TEXT);
+CREATE TABLE tags (tagID INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE itemTags (itemID INT NOT NULL, tagID INT NOT NULL, type INT NOT NULL, PRIMARY KEY (itemID, tagID));
+CREATE TABLE creators (creatorID INTEGER PRIMARY KEY, firstName TEXT, lastName TEXT, fieldMode INT,
+    UNIQUE (lastName, firstName, fieldMode));
+CREATE TABLE itemCreators (itemID INT NOT NULL, creatorID INT NOT NULL, creatorTypeID INT NOT NULL DEFAULT 1,
+    orderIndex INT NOT NULL DEFAULT 0, PRIMARY KEY (itemID, creatorID, creatorTypeID, orderIndex), UNIQUE (itemID, orderIndex));
+CREATE TABLE collections (collectionID INTEGER PRIMARY KEY, collectionName TEXT NOT NULL, parentCollectionID INT DEFAULT NULL,
+    clientDateModified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, libraryID INT NOT NULL, key TEXT NOT NULL,
+    version INT NOT NULL DEFAULT 0, synced INT NOT NULL DEFAULT 0, UNIQUE (libraryID, key));
+CREATE TABLE collectionItems (collectionID INT NOT NULL, itemID INT NOT NULL, orderIndex INT NOT NULL DEFAULT 0,
+    PRIMARY KEY (collectionID, itemID));
+CREATE TABLE deletedItems (itemID INTEGER PRIMARY KEY, dateDeleted DEFAULT CURRENT_TIMESTAMP NOT NULL);
+INSERT INTO itemTypes VALUES (3, 'attachment', NULL, 1), (11, 'conferencePaper', NULL, 1), (22, 'journalArticle', NULL, 1);
+INSERT INTO fields VALUES (1, 'title', NULL), (2, 'abstractNote', NULL), (6, 'date', NULL), (13, 'url', NULL),
+    (59, 'DOI', NULL), (16, 'extra', NULL), (38, 'publicationTitle', NULL), (43, 'proceedingsTitle', NULL);
+INSERT INTO creatorTypes VALUES (8, 'author');
+INSERT INTO libraries VALUES (1, 'user', 1, 1, 0, 0, 0, 0);
+"""
+
+
+class ZoteroFolder:
+    """A Zotero data folder written the way Zotero writes one: zotero.sqlite and storage/<key>/<file>."""
+
+    def __init__(self, folder: Path) -> None:
+        import sqlite3
+
+        self.folder = folder
+        (folder / "storage").mkdir(parents=True)
+        self.db = sqlite3.connect(folder / "zotero.sqlite")
+        self.db.executescript(ZOTERO_SCHEMA)
+        self.next_id = 1
+
+    def _value(self, item_id: int, field_id: int, value: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO itemDataValues (value) VALUES (?)", (value,))
+        (value_id,) = self.db.execute("SELECT valueID FROM itemDataValues WHERE value = ?", (value,)).fetchone()
+        self.db.execute("INSERT OR REPLACE INTO itemData VALUES (?, ?, ?)", (item_id, field_id, value_id))
+
+    def item(self, key: str, type_id: int, fields: dict[int, str], authors: list[tuple[str, str]]) -> int:
+        item_id, self.next_id = self.next_id, self.next_id + 1
+        self.db.execute("INSERT INTO items (itemID, itemTypeID, dateModified, libraryID, key, version) "
+                        "VALUES (?, ?, '2024-01-01 10:00:00', 1, ?, 0)", (item_id, type_id, key))
+        for field_id, value in fields.items():
+            self._value(item_id, field_id, value)
+        for i, (first, last) in enumerate(authors):
+            self.db.execute("INSERT OR IGNORE INTO creators (firstName, lastName, fieldMode) VALUES (?, ?, 0)", (first, last))
+            (cid,) = self.db.execute("SELECT creatorID FROM creators WHERE firstName = ? AND lastName = ?", (first, last)).fetchone()
+            self.db.execute("INSERT INTO itemCreators VALUES (?, ?, 8, ?)", (item_id, cid, i))
+        return item_id
+
+    def attach(self, parent: int, key: str, pdf: Path) -> None:
+        import shutil
+
+        item_id = self.item(key, 3, {1: "Full Text PDF"}, [])
+        (self.folder / "storage" / key).mkdir()
+        shutil.copyfile(pdf, self.folder / "storage" / key / pdf.name)
+        self.db.execute("INSERT INTO itemAttachments (itemID, parentItemID, linkMode, contentType, path) "
+                        "VALUES (?, ?, 0, 'application/pdf', ?)", (item_id, parent, f"storage:{pdf.name}"))
+
+    def collection(self, cid: int, name: str, parent: int | None, items: list[int]) -> None:
+        self.db.execute("INSERT INTO collections (collectionID, collectionName, parentCollectionID, libraryID, key) "
+                        "VALUES (?, ?, ?, 1, ?)", (cid, name, parent, f"COLL{cid:04d}"))
+        for item_id in items:
+            self.db.execute("INSERT INTO collectionItems VALUES (?, ?, 0)", (cid, item_id))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+
+def test_zotero_folder_imports_with_collections_incrementally(tmp_path: Path, shared_data: Path):
+    papers = shared_data / "papers"
+    z = ZoteroFolder(tmp_path / "Zotero")
+    papermage = z.item("PMAGE001", 11, {
+        1: "PaperMage: A Unified Toolkit for Processing, Representing, and Manipulating Visually-Rich Scientific Documents",
+        6: "2023-12-00 2023-12", 59: "10.18653/v1/2023.emnlp-demo.45", 16: "Citation Key: lo2023papermage",
+        43: "Proceedings of EMNLP: System Demonstrations"}, [("Kyle", "Lo"), ("Zejiang", "Shen")])
+    z.attach(papermage, "ATTPM001", papers / FILES["papermage"])
+    citesee = z.item("CSEE0001", 11, {1: "CiteSee: Augmenting Citations in Scientific Papers with Persistent and "
+                                         "Personalized Historical Context", 6: "2023-04-19 2023-04-19"},
+                     [("Joseph Chee", "Chang"), ("Amy X.", "Zhang")])
+    z.attach(citesee, "ATTCS001", papers / FILES["citesee"])
+    phi = z.item("PHI00001", 11, {1: SCHOLARPHI, 6: "2021-05-06 2021-05-06", 59: SCHOLARPHI_DOI,
+                                  2: "ScholarPhi brings definitions of terms and symbols to readers of papers."},
+                 [("Andrew", "Head")])
+    z.collection(1, "Toolkits", None, [papermage])
+    z.collection(2, "Reading", None, [])
+    z.collection(3, "HCI", 2, [citesee, phi])
+    z.commit()
+
+    library = Library(Settings(data_dir=tmp_path / "data"))
+    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "data"), "import", str(z.folder), "--kb", "zot", "--json"])
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    assert len(first["added"]) == 4 and len(first["metadata_only"]) == 2 and not first["failed"]  # per scope
+
+    def titles(scope: str) -> set[str]:
+        return {p["title"].split(":")[0] for p in library.papers([scope])}
+
+    assert titles("zot") == {"PaperMage", "CiteSee", SCHOLARPHI.split(":")[0]}
+    assert titles("zot/Toolkits") == {"PaperMage"}
+    assert titles("zot/Reading/HCI") == {"CiteSee", SCHOLARPHI.split(":")[0]}
+    pm_id = first["paper_ids"]["zot: 1/PMAGE001"]
+    shown = show_paper(library, pm_id, ["zot"])
+    assert shown["year"] == 2023 and shown["doi"] == "10.18653/v1/2023.emnlp-demo.45"  # Zotero's, not the parser's
+    assert shown["authors"] == ["Kyle Lo", "Zejiang Shen"] and shown["record"]["cite_key"] == "lo2023papermage"
+    assert shown["record"]["origin"] == "zotero"
+    assert first["paper_ids"]["zot: 1/PHI00001"] in {p["id"] for p in shown["cites_in_library"]}
+
+    from scholargraph.library_io.zotero import import_zotero
+
+    again = import_zotero(library, z.folder, kb="zot")
+    assert len(again.unchanged) == 6 and not (again.added or again.metadata_only or again.updated or again.removed)
+
+    # in Zotero: ScholarPhi to the trash, CiteSee out of its collection, PaperMage's date edited
+    z.db.execute("INSERT INTO deletedItems (itemID) VALUES (?)", (phi,))
+    z.db.execute("DELETE FROM collectionItems WHERE itemID = ?", (citesee,))
+    z._value(papermage, 6, "2024-01-00 2024-01")
+    z.db.execute("UPDATE items SET dateModified = '2024-02-02 09:00:00' WHERE itemID = ?", (papermage,))
+    z.commit()
+    third = import_zotero(library, z.folder, kb="zot")
+    assert sorted(third.removed) == ["zot/Reading/HCI: 1/CSEE0001", "zot/Reading/HCI: 1/PHI00001", "zot: 1/PHI00001"]
+    assert sorted(third.updated + third.added) == ["zot/Toolkits: 1/PMAGE001", "zot: 1/PMAGE001"]
+    assert titles("zot") == {"PaperMage", "CiteSee"} and titles("zot/Reading/HCI") == set()
+    assert show_paper(library, pm_id, ["zot/Toolkits"])["year"] == 2024
+    assert not library.graph.has_paper(first["paper_ids"]["zot: 1/PHI00001"])  # nothing else held it
+    library.close()
