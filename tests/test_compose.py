@@ -263,6 +263,31 @@ def test_one_scholargraph_and_one_open_webui_per_profile(config, profiles):
     assert "functions-installer" in services
 
 
+@pytest.mark.parametrize("profiles", PROFILE_SETS, ids=["+".join(p) for p in PROFILE_SETS])
+def test_only_the_tls_proxy_publishes_a_port(config, profiles):
+    """Open WebUI behind TLS is the way in; the service, vLLM, Chroma and PostgreSQL stay inside."""
+    services = enabled(config, profiles)
+    published = {name: svc["ports"] for name, svc in services.items() if svc.get("ports")}
+    assert list(published) == ["caddy"], published
+    assert [str(p).rsplit(":", 1)[-1] for p in published["caddy"]] == ["443"]
+    proxy = env_of(services["caddy"])
+    host, port = proxy["UPSTREAM"].split(":")
+    holders = [n for n, s in services.items() if host in aliases(s) or n == host]
+    assert len(holders) == 1 and port == "8080", (holders, proxy["UPSTREAM"])
+    assert {d for d, spec in depends(services["caddy"]).items() if d in services} == set(holders)
+    caddyfile = REPO / "compose" / config["configs"]["caddyfile"]["file"]
+    text = caddyfile.read_text(encoding="utf-8")
+    for name in ("SITE_ADDRESS", "CADDY_TLS", "UPSTREAM"):
+        assert "{$" + name in text and name in proxy
+
+
+def test_every_backend_needs_its_secret(env):
+    """No key, no stack: compose refuses to start without each service's key or password."""
+    for name in ("VLLM_API_KEY", "POSTGRES_PASSWORD", "SCHOLARGRAPH_API_KEY", "SITE_ADDRESS"):
+        with pytest.raises(ValueError, match=name):
+            load_compose({k: v for k, v in env.items() if k != name})
+
+
 def test_gpu_profile_runs_vllm_embeddings_with_pooling_and_matryoshka(config, env):
     services = enabled(config, ("gpu",))
     embed = services["vllm-embed"]
