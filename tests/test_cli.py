@@ -75,7 +75,8 @@ def small_library(tmp_path_factory, shared_data) -> Path:
 
 
 # -- commands that need no vectors -------------------------------------------------------------
-@pytest.mark.parametrize("command", [["papers"], ["graph"], ["papers", "--json"], ["delete", "no-such-paper"]])
+@pytest.mark.parametrize("command", [["papers"], ["graph"], ["papers", "--json"], ["delete", "no-such-paper"],
+                                     ["export"], ["reading-list"]])
 def test_listing_commands_never_import_the_model_or_chroma(tmp_path, small_library, command):
     code, modules, stderr = probe(tmp_path, small_library, *command)
     assert code == (1 if command[0] == "delete" else 0), stderr
@@ -98,7 +99,8 @@ def test_stats_names_the_model_without_loading_it(tmp_path, small_library):
 
 # -- an empty library ------------------------------------------------------------------------
 @pytest.mark.parametrize("command", [["papers"], ["graph"], ["search", "layout analysis"], ["ask", "what is BM25?"],
-                                     ["delete", "abc"], ["papers", "--json"]])
+                                     ["delete", "abc"], ["papers", "--json"], ["show", "abc"], ["export"],
+                                     ["reading-list"]])
 def test_empty_library_says_how_to_fill_it(tmp_path, command):
     result = run(*command, data_dir=tmp_path / "lib")
     assert result.exit_code == 1

@@ -545,6 +545,7 @@ def show(
     """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
     from scholargraph.library_io.show import show_paper
 
+    _require_papers(_library(ctx), kb or None)
     try:
         data = show_paper(_library(ctx), paper_id, kb or None)
     except ScholarGraphError as exc:
@@ -592,6 +593,7 @@ def export_citations(
     """Citations of the library's papers as BibTeX, RIS or CSL-JSON; keys stay the same across runs."""
     from scholargraph.library_io.export import export
 
+    _require_papers(_library(ctx), kb or None)
     try:
         text = export(_library(ctx), fmt, kb or None, papers_ or None)
     except ScholarGraphError as exc:
@@ -614,6 +616,7 @@ def reading_list_command(
     """Works your papers cite but the library does not hold, the most cited first."""
     from scholargraph.library_io.reading_list import reading_list
 
+    _require_papers(_library(ctx), kb or None)
     try:
         works = reading_list(_library(ctx), kb or None, min_citing=min_citing, limit=limit)
     except ScholarGraphError as exc:
