@@ -64,11 +64,12 @@ def _snapshot(library: Library) -> dict:
 
 @pytest.fixture(scope="module")
 def local_and_ray(tmp_path_factory, shared_data, ray_local):
-    papers = shared_data / "papers"
+    """The shared papers and the scanned PDF (OCR on a Ray worker, one page at a time)."""
+    papers = [shared_data / "papers", shared_data / "scanned"]
     local = Library(Settings(data_dir=tmp_path_factory.mktemp("local")))
-    local_report = local.ingest([papers], scope="lib")
+    local_report = local.ingest(papers, scope="lib")
     on_ray = Library(_ray_settings(tmp_path_factory.mktemp("ray")))
-    ray_report = on_ray.ingest([papers], scope="lib")
+    ray_report = on_ray.ingest(papers, scope="lib")
     yield local, local_report, on_ray, ray_report
     local.close()
     on_ray.close()
@@ -78,7 +79,7 @@ def local_and_ray(tmp_path_factory, shared_data, ray_local):
 def test_ray_ingest_gives_the_same_library_as_a_local_ingest(local_and_ray):
     local, local_report, on_ray, ray_report = local_and_ray
     assert ray_report.failed == [] and local_report.failed == []
-    assert sorted(ray_report.added) == sorted(local_report.added) and len(ray_report.added) == 10
+    assert sorted(ray_report.added) == sorted(local_report.added) and len(ray_report.added) == 11
     assert ray_report.paper_ids == local_report.paper_ids
     assert (ray_report.pages, ray_report.chunks) == (local_report.pages, local_report.chunks)
     want, got = _snapshot(local), _snapshot(on_ray)
@@ -95,8 +96,8 @@ def test_ray_ingest_gives_the_same_library_as_a_local_ingest(local_and_ray):
 def test_ray_reingest_skips_everything(local_and_ray, shared_data):
     _, _, on_ray, _ = local_and_ray
     before = _snapshot(on_ray)
-    again = on_ray.ingest([shared_data / "papers"], scope="lib")
-    assert again.added == [] and again.failed == [] and len(again.skipped) == 10
+    again = on_ray.ingest([shared_data / "papers", shared_data / "scanned"], scope="lib")
+    assert again.added == [] and again.failed == [] and len(again.skipped) == 11
     assert _snapshot(on_ray) == before
 
 
