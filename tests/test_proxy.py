@@ -64,7 +64,7 @@ def proxied(tmp_path_factory) -> Iterator[dict]:
     caddy_env = {
         **os.environ, "SITE_ADDRESS": f"localhost:{https_port}", "CADDY_TLS": "internal",
         "UPSTREAM": f"127.0.0.1:{service_port}", "HTTPS_PORT": str(https_port), "HTTP_PORT": str(http_port),
-        "CADDY_ADMIN": f"localhost:{admin_port}", "XDG_DATA_HOME": str(tmp / "data"),
+        "CADDY_ADMIN": f"127.0.0.1:{admin_port}", "XDG_DATA_HOME": str(tmp / "data"),
         "XDG_CONFIG_HOME": str(tmp / "config"),
     }
     scholargraph = Path(sys.executable).with_name("scholargraph")
@@ -80,7 +80,8 @@ def proxied(tmp_path_factory) -> Iterator[dict]:
                 time.sleep(0.2)
             base = f"https://localhost:{https_port}"
             _wait(f"{base}/healthz", proxy, verify=ssl.create_default_context(cafile=str(root)))
-            yield {"base": base, "root": ssl.create_default_context(cafile=str(root)), "http": f"http://localhost:{http_port}"}
+            yield {"base": base, "root": ssl.create_default_context(cafile=str(root)), "http": f"http://localhost:{http_port}",
+                   "admin": f"http://127.0.0.1:{admin_port}"}
 
 
 def test_the_proxy_speaks_tls_with_its_certificate_and_forwards(proxied, shared_data: Path):
@@ -106,3 +107,8 @@ def test_the_proxy_refuses_certificates_it_did_not_issue_and_redirects_plain_htt
         httpx.get(f"{proxied['base']}/healthz", timeout=10)  # the system store does not trust the test CA
     plain = httpx.get(f"{proxied['http']}/healthz", timeout=10, follow_redirects=False)
     assert plain.status_code in (301, 308) and plain.headers["location"].startswith("https://")
+
+
+def test_the_compose_healthcheck_url_answers(proxied):
+    """compose's healthcheck asks the admin API for its config on the container's loopback."""
+    assert httpx.get(f"{proxied['admin']}/config/", timeout=10).status_code == 200
