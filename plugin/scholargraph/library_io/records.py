@@ -8,6 +8,7 @@ user's own keys back.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,10 +48,22 @@ class Record:
     metadata_only: bool = False
 
 
+_READY: "weakref.WeakSet[PaperGraph]" = weakref.WeakSet()
+
+
 def ensure_table(graph: PaperGraph) -> None:
-    """Create the table in a library made before it existed (cheap when it is there)."""
-    with graph.db.write("creating the paper records table") as conn:
-        paper_records.create(conn, checkfirst=True)
+    """Create this module's tables in a library made before they existed, once per open graph
+    (a graph opened after this module was imported created them already: same ``metadata``)."""
+    if graph in _READY:
+        return
+    with graph.db.write("creating the library_io tables") as conn:
+        for extra in (paper_records, *_EXTRA_TABLES):
+            extra.create(conn, checkfirst=True)
+    _READY.add(graph)
+
+
+# Tables of sibling modules (zotero.py) that register here, so one check creates them all.
+_EXTRA_TABLES: list[Table] = []
 
 
 def put_record(graph: PaperGraph, paper_id: str, record: Record) -> None:

@@ -33,6 +33,7 @@ from scholargraph.graph.keys import normalise_doi
 from scholargraph.graph.schema import metadata
 from scholargraph.library_io.bib_import import ImportReport, _differs, import_entries
 from scholargraph.library_io.entries import BibEntry, _arxiv, _year
+from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
 
 # Which Zotero item (by library and key) a scope holds as which paper, and at which state.
 zotero_items = Table(
@@ -44,6 +45,8 @@ zotero_items = Table(
     Column("state", String(255), nullable=False),  # versions and dates of the item and its attachments
     Column("imported_at", DateTime(timezone=True), nullable=False),
 )
+
+_EXTRA_TABLES.append(zotero_items)
 
 SKIPPED_TYPES = {"attachment", "note", "annotation"}
 _TYPES = {"journalArticle": "article", "conferencePaper": "inproceedings", "preprint": "misc", "book": "book",
@@ -217,8 +220,7 @@ def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collec
     """Bring a Zotero data folder into ``kb`` (and ``kb/<collection>`` scopes); safe to re-run."""
     items = read_zotero(data_dir, linked_base)
     graph = library.graph
-    with graph.db.write("creating the zotero items table") as conn:
-        zotero_items.create(conn, checkfirst=True)
+    ensure_table(graph)
     wanted: dict[tuple[str, str], ZoteroItem] = {}
     for item in items:
         wanted[(kb, item.item)] = item
