@@ -63,12 +63,12 @@ def read_entries(path: str | Path) -> tuple[str, list[BibEntry]]:
     raise ScholarGraphError(f"{path}: not a BibTeX, RIS or CSL-JSON file (use .bib, .ris or .json)")
 
 
-def _year(value: Any) -> int | None:
+def year_from(value: Any) -> int | None:
     found = _YEAR.search(str(value or ""))
     return int(found.group(1)) if found else None
 
 
-def _arxiv(*texts: str | None, eprint: str | None = None, doi: str | None = None) -> str | None:
+def arxiv_from(*texts: str | None, eprint: str | None = None, doi: str | None = None) -> str | None:
     """The arXiv id from an eprint field, arXiv's DOI, or a text that names arXiv (never from
     any digits-dot-digits, which DOIs are full of)."""
     found = normalise_arxiv_id(eprint) if eprint else None
@@ -125,11 +125,11 @@ def from_bibtex(text: str, base: Path) -> list[BibEntry]:
         authors = [" ".join(decode(a).split()) for a in fields.get("author") or []] if isinstance(
             fields.get("author"), list) else []
         doi = normalise_doi(fields.get("doi"))
-        arxiv = _arxiv(fields.get("url"), fields.get("journal"), fields.get("note"), fields.get("howpublished"),
+        arxiv = arxiv_from(fields.get("url"), fields.get("journal"), fields.get("note"), fields.get("howpublished"),
                        eprint=fields.get("eprint") if "arxiv" in str(fields.get("archiveprefix", "arxiv")).lower() else None,
                        doi=doi)
         entries.append(BibEntry(
-            title=fields.get("title") or "", authors=authors, year=_year(fields.get("year") or fields.get("date")),
+            title=fields.get("title") or "", authors=authors, year=year_from(fields.get("year") or fields.get("date")),
             doi=doi, arxiv_id=arxiv, abstract=fields.get("abstract") or "", url=fields.get("url"),
             venue=fields.get("journal") or fields.get("booktitle"), entry_type=item.entry_type.lower(),
             key=item.key, files=parse_file_field(fields.get("file") or "", base),
@@ -149,8 +149,8 @@ def from_ris(text: str, base: Path) -> list[BibEntry]:
         entries.append(BibEntry(
             title=item.get("title") or item.get("primary_title") or "",
             authors=list(item.get("authors") or item.get("first_authors") or []),
-            year=_year(item.get("year") or item.get("publication_year") or item.get("date")),
-            doi=doi, arxiv_id=_arxiv(*urls, item.get("notes") and str(item.get("notes")), doi=doi),
+            year=year_from(item.get("year") or item.get("publication_year") or item.get("date")),
+            doi=doi, arxiv_id=arxiv_from(*urls, item.get("notes") and str(item.get("notes")), doi=doi),
             abstract=item.get("abstract") or item.get("notes_abstract") or "",
             url=urls[0] if urls else None,
             venue=item.get("secondary_title") or item.get("journal_name"),
@@ -180,8 +180,8 @@ def from_csl_json(text: str, base: Path) -> list[BibEntry]:
         files = item.get("file") or []
         entries.append(BibEntry(
             title=item.get("title") or "", authors=authors,
-            year=_year(parts[0] if parts else None) or _year((item.get("issued") or {}).get("raw")),
-            doi=doi, arxiv_id=_arxiv(item.get("URL"), item.get("note"), item.get("number"), doi=doi),
+            year=year_from(parts[0] if parts else None) or year_from((item.get("issued") or {}).get("raw")),
+            doi=doi, arxiv_id=arxiv_from(item.get("URL"), item.get("note"), item.get("number"), doi=doi),
             abstract=item.get("abstract") or "", url=item.get("URL"), venue=item.get("container-title"),
             entry_type=_CSL_TYPES.get(item.get("type", "article"), "misc"), key=str(item["id"]) if item.get("id") else None,
             files=[_path(f, base) for f in ([files] if isinstance(files, str) else files)],

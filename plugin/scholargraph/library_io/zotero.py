@@ -32,7 +32,7 @@ from scholargraph.graph.database import upsert
 from scholargraph.graph.keys import normalise_doi
 from scholargraph.graph.schema import metadata
 from scholargraph.library_io.bib_import import ImportReport, _differs, import_entries
-from scholargraph.library_io.entries import BibEntry, _arxiv, _year
+from scholargraph.library_io.entries import BibEntry, arxiv_from, year_from
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
 
 # Which Zotero item (by library and key) a scope holds as which paper, and at which state.
@@ -169,8 +169,8 @@ def _entry(data: dict[str, str], authors: list[str], tags: list[str], type_name:
     extra = data.get("extra", "")
     key = _CITATION_KEY.search(extra)
     return BibEntry(
-        title=data.get("title", "").strip(), authors=authors, year=_year(data.get("date")), doi=doi,
-        arxiv_id=_arxiv(data.get("archiveID"), data.get("url"), extra, data.get("publicationTitle"), doi=doi),
+        title=data.get("title", "").strip(), authors=authors, year=year_from(data.get("date")), doi=doi,
+        arxiv_id=arxiv_from(data.get("archiveID"), data.get("url"), extra, data.get("publicationTitle"), doi=doi),
         abstract=data.get("abstractNote", "").strip(), url=data.get("url"),
         venue=data.get("publicationTitle") or data.get("proceedingsTitle") or data.get("conferenceName"),
         entry_type=_TYPES.get(type_name, "misc"), key=key.group(1) if key else None, files=files, tags=tags,
