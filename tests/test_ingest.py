@@ -330,3 +330,40 @@ def test_upgrade_gives_papers_from_an_older_version_their_graph_vectors(tmp_path
         assert np.allclose(after_papers[pid], before_papers[pid], atol=2e-3)
     assert [(n.paper_id, n.relation, n.text) for n in library.search(question, ["kb"], k=2, hops=1).neighbours] == expected
     library.close()
+
+
+def test_killed_cli_leaves_no_parse_workers(tmp_path, shared_data):
+    """SIGKILL the CLI while its parse workers are up: every worker exits with it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    cli = Path(sys.executable).with_name("scholargraph")
+    proc = subprocess.Popen(
+        [str(cli), "--data-dir", str(tmp_path / "data"), "ingest", str(shared_data / "papers"), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+            if len(workers) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(workers) >= 2, "the CLI did not start its parse workers"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive, f"parse workers outlived the killed CLI: {[p.pid for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for worker in workers:  # orphans of a failed run: not left behind for other tests
+            try:
+                worker.kill()
+            except psutil.NoSuchProcess:
+                pass

@@ -1,17 +1,20 @@
 """Ingest orchestration: files -> parsed papers -> chunks -> vectors -> store + graph.
 
 Idempotent by content hash (a file already in the scope is skipped; one already in another
-scope is copied without re-embedding). Parsing runs in parallel processes, since on a CPU it,
-not embedding, bounds ingest. Each paper commits whole or not at all: vectors are written
-first and removed again if the graph transaction fails, and the graph row is the commit record
-that every read checks.
+scope is copied without re-embedding). Parsing runs beside embedding: by default in a thread of
+this process (a PDF page parses in ~5-15 ms, so embedding bounds ingest on a CPU and a worker
+process would only add its imports and memory), or in ``parsing.workers`` warm worker processes
+that die with this one. Each paper commits whole or not at all: vectors are written first and
+removed again if the graph transaction fails, and the graph row is the commit record that every
+read checks.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.models import Chunk, Paper
 from scholargraph.packed_vectors import PackedVectors
 from scholargraph.parsing import SUPPORTED_SUFFIXES
+from scholargraph.parsing.pipeline import ParseStats
 from scholargraph.settings import ParsingSettings
 
 
@@ -54,6 +58,8 @@ class IngestReport:
     chunks: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "embed": 0.0, "store": 0.0, "graph": 0.0})
     wall_seconds: float = 0.0
+    ocr_pages: int = 0  # pages read by OCR (no usable text layer)
+    ocr_seconds: float = 0.0
 
     def summary(self) -> str:
         parts = [f"added {len(self.added)}"]
@@ -89,18 +95,47 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, s
     return found, refused
 
 
-def _parse_job(path: str, settings: ParsingSettings) -> tuple[Paper | None, str | None, float]:
-    """Runs in a worker process; never raises, so one bad file cannot stop the pool."""
-    from scholargraph.parsing import parse_file
+def _parse_job(
+    path: str, settings: ParsingSettings, digest: str | None = None
+) -> tuple[Paper | None, str | None, float, ParseStats | None]:
+    """Runs in the parse thread or a worker process; never raises, so one bad file cannot stop the rest."""
+    from scholargraph.parsing import parse_file_with_stats
 
     start = time.perf_counter()
     try:
-        return parse_file(path, settings), None, time.perf_counter() - start
+        paper, stats = parse_file_with_stats(path, settings, digest)
+        return paper, None, time.perf_counter() - start, stats
     except ParseError as exc:
-        return None, str(exc), time.perf_counter() - start
+        return None, str(exc), time.perf_counter() - start, None
     except Exception as exc:  # a parser bug must still name the file
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start
+        return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start, None
+
+
+def _parse_in_thread(items: list[tuple[Path, str]], settings: ParsingSettings, ahead: int = 2):
+    """Parse files in a background thread, at most ``ahead`` finished papers waiting to be embedded."""
+    results: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def work() -> None:
+        for path, digest in items:
+            if stop.is_set():
+                return
+            result = (path, *_parse_job(str(path), settings, digest))
+            while not stop.is_set():
+                try:
+                    results.put(result, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    thread = threading.Thread(target=work, name="scholargraph-parse", daemon=True)
+    thread.start()
+    try:
+        for _ in items:
+            yield results.get()
+    finally:
+        stop.set()  # the thread ends after the file it is on
 
 
 class Ingestor:
@@ -134,7 +169,7 @@ class Ingestor:
             report.failed.append((path, reason))
             emit(path, "failed", reason)
 
-        to_parse: list[Path] = []
+        to_parse: list[tuple[Path, str]] = []
         seen_hashes: set[str] = set()
         pending_sources: list[tuple[str, str]] = []  # duplicates within this run: recorded once stored
         for path in files:
@@ -169,10 +204,12 @@ class Ingestor:
                     report.failed.append((str(path), f"{path.name}: {exc}"))
                     emit(str(path), "failed", report.failed[-1][1], pid)
                 continue
-            to_parse.append(path)
+            to_parse.append((path, digest))
 
-        for path, paper, error, seconds in self._parse_all(to_parse):
+        for path, paper, error, seconds, stats in self._parse_all(to_parse):
             report.seconds["parse"] += seconds
+            if stats is not None:
+                report.seconds["parse_cpu"] = report.seconds.get("parse_cpu", 0.0) + stats.cpu_seconds
             if error or paper is None:
                 report.failed.append((str(path), error or f"{path.name}: no result"))
                 emit(str(path), "failed", report.failed[-1][1])
@@ -188,7 +225,12 @@ class Ingestor:
             report.added.append(str(path))
             report.pages += paper.pages
             report.chunks += n_chunks
-            emit(str(path), "added", f"{path.name}: {paper.title} ({n_chunks} chunks)", paper.id)
+            ocr = ""
+            if stats is not None and stats.ocr_pages:
+                report.ocr_pages += len(stats.ocr_pages)
+                report.ocr_seconds += stats.ocr_seconds
+                ocr = f"; OCR of {len(stats.ocr_pages)} pages, {stats.ocr_seconds / len(stats.ocr_pages):.1f} s a page"
+            emit(str(path), "added", f"{path.name}: {paper.title} ({n_chunks} chunks{ocr})", paper.id)
         for pid, source in pending_sources:
             if self.library.graph.in_scope(pid, scope):  # not when its first copy failed
                 self.library.graph.add_source(pid, scope, source)
@@ -196,23 +238,34 @@ class Ingestor:
         return report
 
     # -- stages ---------------------------------------------------------------------------
-    def _parse_all(self, paths: list[Path]):
-        """Yield (path, paper, error, seconds) as parsing finishes; parallel when it pays."""
-        workers = self.settings.parsing.workers or os.cpu_count() or 1
-        workers = max(1, min(workers, len(paths)))
-        if workers == 1:
-            for path in paths:
-                yield (path, *_parse_job(str(path), self.settings.parsing))
+    def _parse_all(self, items: list[tuple[Path, str]]):
+        """Yield (path, paper, error, seconds, stats) as parsing finishes, while the caller embeds.
+
+        ``parsing.workers`` 0: one parse thread in this process, a file or two ahead of the
+        embedder (pdfium and numpy release the GIL, so both cores work). N > 0: N warm worker
+        processes, e.g. to keep unstructured/spaCy (docx, html, OCR) out of a long-lived process.
+        """
+        settings = self.settings.parsing
+        if not items:
             return
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_parse_job, str(p), self.settings.parsing): p for p in paths}
+        if settings.workers <= 0:
+            yield from _parse_in_thread(items, settings)
+            return
+        from scholargraph.parsing.pool import discard_shared_pool, shared_pool
+
+        pool = shared_pool(settings.workers)
+        futures = {pool.submit(_parse_job, str(p), settings, digest): p for p, digest in items}
+        try:
             for future in cf.as_completed(futures):
                 path = futures[future]
                 try:
                     yield (path, *future.result())
                 except Exception as exc:  # a crashed worker (e.g. killed for memory)
-                    yield path, None, f"{path.name}: parser process failed ({type(exc).__name__}: {exc})", 0.0
+                    discard_shared_pool()
+                    yield path, None, f"{path.name}: parser process failed ({type(exc).__name__}: {exc})", 0.0, None
+        finally:
+            for future in futures:
+                future.cancel()
 
     def add_parsed(self, papers: list[Paper], scope: str = "default") -> IngestReport:
         """Store papers that are already parsed (documents from a data set, an external loader),

@@ -59,6 +59,7 @@ class ParseStats:
     """Where one file's parse spent its time (what ingest reports and the benchmark splits)."""
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this thread's CPU (OCR's tesseract processes not included)
     extract_seconds: float = 0.0  # opening the file and reading its elements (OCR included)
     ocr_pages: list[int] = field(default_factory=list)
     ocr_seconds: float = 0.0
@@ -78,7 +79,7 @@ def parse_file_with_stats(
 ) -> tuple[Paper, ParseStats]:
     """``parse_file`` plus where the time went; ``digest``: the content hash when the caller
     already computed it (ingest hashes every file to skip known ones), so it is read once."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     settings = settings or ParsingSettings()
     path = Path(path).expanduser().absolute()
     suffix = check_file(path, settings)
@@ -125,6 +126,7 @@ def parse_file_with_stats(
         pages=doc.pages,
     )
     stats.seconds = time.perf_counter() - started
+    stats.cpu_seconds = time.thread_time() - cpu
     return paper, stats
 
 
