@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from scholargraph.models import Chunk, Paper
 from scholargraph.parsing import parse_file
 from scholargraph.parsing.asides import set_apart
 from scholargraph.parsing.elements import Piece
+from scholargraph.parsing.layout import column_order
 from scholargraph.parsing.headings import HeadingRules
 from scholargraph.parsing.sections import build_sections
 
@@ -102,6 +104,28 @@ def test_glued_caption_and_footnote_are_cut_off_the_text_around_them():
     assert ("Footnote", "10https://github.com/kermitt2/grobid") in kinds
     assert ("NarrativeText", "We then use GROBID for parsing as described.") in kinds
     assert ("NarrativeText", "As shown in Figure 3. The model improves on every task we tried here.") in kinds
+
+
+def test_two_columns_read_left_then_right_between_full_width_elements():
+    """pdfminer handed S2ORC's right-column heading "2.2" over before the left column's text."""
+
+    def piece(text, x0, top, x1, kind="NarrativeText"):
+        return Piece(kind, text, 3, bbox=(x0, top, x1, top + 40))
+
+    stream = [
+        piece("Table 1 spans both columns", 72, 60, 526),
+        piece("2.1 Processing PDFs", 72, 170, 174, "Title"),
+        piece("We process PDFs from the corpus.", 72, 190, 290),
+        piece("2.2 Processing LATEX source", 307, 210, 453, "Title"),
+        piece("LATEX source is available for arXiv.", 307, 230, 526),
+        piece("Extracting structured data from PDFs with GROBID.", 72, 390, 290),
+        piece("Figure 2 spans both columns at the foot", 72, 700, 526),
+    ]
+    assert [p.text[:8] for p in column_order(stream)] == [
+        "Table 1 ", "2.1 Proc", "We proce", "Extracti", "2.2 Proc", "LATEX so", "Figure 2"
+    ]
+    with_sizes = [replace(p, font_size=10.0) for p in stream]  # pdfium: its own order is kept
+    assert column_order(with_sizes) == with_sizes
 
 
 def test_chinese_captions_are_captions_too():

@@ -29,8 +29,20 @@ class Piece:
 
 
 def from_unstructured(elements) -> list[Piece]:
-    """Pieces from unstructured elements, keeping category, text and page number."""
+    """Pieces from unstructured elements, keeping category, text, page number and box."""
     return [
-        Piece(getattr(element, "category", type(element).__name__), element.text or "", element.metadata.page_number)
+        Piece(
+            getattr(element, "category", type(element).__name__), element.text or "", element.metadata.page_number,
+            bbox=_box(element),
+        )
         for element in elements
     ]
+
+
+def _box(element) -> tuple[float, float, float, float] | None:
+    """(x0, top, x1, bottom) from unstructured's coordinates (points from the top-left for PDFs)."""
+    points = getattr(getattr(element.metadata, "coordinates", None), "points", None)
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return (round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1))

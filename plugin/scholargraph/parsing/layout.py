@@ -12,7 +12,9 @@ table and figure text, footnotes (``asides``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
+from itertools import groupby
 from dataclasses import dataclass, field, replace
 
 from scholargraph.parsing.asides import set_apart
@@ -51,8 +53,9 @@ def clean_pieces(pieces: list[Piece]) -> list[Piece]:
 
 
 def tidy_pdf(pieces: list[Piece], pages: int) -> Tidied:
-    """PDF pieces without furniture, with section numbers and run-in headings mended."""
+    """PDF pieces without furniture, in column order, with section numbers and run-in headings mended."""
     pieces, stamp = _drop_arxiv_stamp(clean_pieces(pieces))
+    pieces = column_order(pieces)
     pieces = _attach_section_numbers(pieces)
     keys = running_header_keys(pieces, pages)
     pieces = [p for p in pieces if not is_running_header(p.text, p.page, keys)]
@@ -83,6 +86,50 @@ def _drop_arxiv_stamp(pieces: list[Piece]) -> tuple[list[Piece], str | None]:
                 drop.add(j)
                 j += step
     return [p for i, p in enumerate(pieces) if i not in drop], stamp
+
+
+def column_order(pieces: list[Piece]) -> list[Piece]:
+    """Two-column pages (from page 2, where front matter cannot be reshuffled) read as a person
+    reads them: between full-width elements, the left column top to bottom, then the right.
+
+    pdfminer sometimes hands over the right column's heading before the left column's text
+    (S2ORC p. 3 gave "2.2 Processing LATEX source" before the paragraphs of 2.1), which files
+    whole passages under the wrong heading. Pages without boxes, and pages read with pdfium
+    (which reports font sizes and keeps the content stream's order, already column by column,
+    with formulas and side-by-side cells in the order they were set), are left as they are.
+    """
+    out: list[Piece] = []
+    for _, group in groupby(pieces, key=lambda piece: piece.page):
+        page = list(group)
+        out.extend(_page_in_column_order(page))
+    return out
+
+
+def _page_in_column_order(page: list[Piece]) -> list[Piece]:
+    if not page or (page[0].page or 0) < 2 or any(p.bbox is None or p.font_size is not None for p in page):
+        return page  # no boxes, or pdfium's reading (content-stream order, which TeX writes column by column)
+    left = min(p.bbox[0] for p in page)
+    right = max(p.bbox[2] for p in page)
+    width = right - left
+    if width < 200:
+        return page
+    mid, slack = (left + right) / 2, 0.03 * width
+    side = {id(p): "L" if p.bbox[2] <= mid + slack else "R" if p.bbox[0] >= mid - slack else "F" for p in page}
+    if sum(v == "L" for v in side.values()) < 2 or sum(v == "R" for v in side.values()) < 2:
+        return page  # one column (figures beside the text do not make two)
+    full = sorted((p for p in page if side[id(p)] == "F"), key=lambda p: p.bbox[1])
+    tops = [p.bbox[1] for p in full]
+    regions: list[list[Piece]] = [[] for _ in range(len(full) + 1)]
+    for piece in page:
+        if side[id(piece)] != "F":
+            regions[bisect_right(tops, piece.bbox[1])].append(piece)
+    ordered: list[Piece] = []
+    for r, region in enumerate(regions):
+        for column in ("L", "R"):
+            ordered.extend(sorted((p for p in region if side[id(p)] == column), key=lambda p: p.bbox[1]))
+        if r < len(full):
+            ordered.append(full[r])
+    return ordered
 
 
 def _attach_section_numbers(pieces: list[Piece]) -> list[Piece]:
