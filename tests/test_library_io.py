@@ -390,3 +390,24 @@ def test_zotero_folder_imports_with_collections_incrementally(tmp_path: Path, sh
     assert show_paper(library, pm_id, ["zot/Toolkits"])["year"] == 2024
     assert not library.graph.has_paper(first["paper_ids"]["zot: 1/PHI00001"])  # nothing else held it
     library.close()
+
+
+def test_a_pdf_arriving_later_replaces_the_metadata_only_paper(tmp_path: Path, shared_data: Path):
+    entry = """@inproceedings{{chang2023citesee,
+  title = {{CiteSee: Augmenting Citations in Scientific Papers with Persistent and Personalized Historical Context}},
+  author = {{Chang, Joseph Chee and Zhang, Amy X.}}, year = {{2023}}, doi = {{10.1145/3544548.3580847}},{file}
+}}
+"""
+    library = Library(Settings(data_dir=tmp_path / "data"))
+    bare, with_file = tmp_path / "bare.bib", tmp_path / "with-file.bib"
+    bare.write_text(entry.format(file=""), encoding="utf-8")
+    with_file.write_text(entry.format(file=f"\n  file = {{{shared_data / 'papers' / FILES['citesee']}}},"), encoding="utf-8")
+    stand_in = import_file(library, bare, scope="kb").paper_ids["chang2023citesee"]
+    assert [p["id"] for p in library.papers(["kb"])] == [stand_in]
+    report = import_file(library, with_file, scope="kb")
+    assert report.added == ["chang2023citesee"]
+    (paper,) = library.papers(["kb"])
+    assert paper["id"] == report.paper_ids["chang2023citesee"] != stand_in and paper["chunks"] > 10
+    assert not library.graph.has_paper(stand_in)
+    assert import_file(library, bare, scope="kb").skipped == ["chang2023citesee"]  # the PDF's paper holds it
+    library.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.graph.keys import normalise_arxiv_id, normalise_doi, normalise_title
+from scholargraph.graph.keys import is_short_title, normalise_arxiv_id, normalise_doi, normalise_title
 from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.library_io.entries import BibEntry, read_entries
 from scholargraph.library_io.records import Record, get_records, put_record
@@ -61,10 +61,12 @@ def import_file(library: Any, path: str | Path, scope: str = "default",
 
 
 def import_entries(library: Any, entries: list[BibEntry], scope: str, origin: str, source: str,
-                   progress: Callable[[str, str], None] | None = None) -> ImportReport:
-    """Import parsed entries; ``source`` names where they came from (kept for metadata-only papers)."""
+                   progress: Callable[[str, str], None] | None = None,
+                   held: dict[tuple[str, str], str] | None = None) -> ImportReport:
+    """Import parsed entries; ``source`` names where they came from (kept for metadata-only papers).
+    ``held``: the scope's papers by key (``held_keys``), for callers importing entry by entry."""
     report = ImportReport()
-    held = _held_keys(library, scope)
+    held = held_keys(library, scope) if held is None else held
     for entry in entries:
         name = entry.key or entry.title[:80] or "(untitled)"
         try:
@@ -90,8 +92,13 @@ def _import_one(library: Any, entry: BibEntry, scope: str, origin: str, source: 
     for missing in (f for f in pdfs if not f.is_file()):
         report.notes.append(f"{entry.key or entry.title[:60]}: file {missing} not found; imported without it")
     if present:
-        return _with_file(library, entry, present[0].absolute(), scope, record, report)
+        status, paper_id = _with_file(library, entry, present[0].absolute(), scope, record, report)
+        for key in _entry_keys(entry):
+            held[key] = paper_id
+        return status, paper_id
     known = next((held[k] for k in _entry_keys(entry) if k in held), None)
+    if known and not library.graph.in_scope(known, scope):
+        known = None  # gone since (a stand-in replaced by its PDF, an item removed)
     if known:
         if not get_records(library.graph, [known]):  # keep the user's key for export
             put_record(library.graph, known, record)
@@ -221,17 +228,23 @@ def metadata_paper(entry: BibEntry, source: str) -> Paper:
 def _entry_keys(entry: BibEntry) -> list[tuple[str, str]]:
     keys = []
     for kind, value in (("doi", normalise_doi(entry.doi)), ("arxiv", normalise_arxiv_id(entry.arxiv_id)),
-                        ("title", normalise_title(entry.title))):
+                        ("title", _distinctive(entry.title))):
         if value:
             keys.append((kind, value))
     return keys
 
 
-def _held_keys(library: Any, scope: str) -> dict[tuple[str, str], str]:
+def _distinctive(title: str | None) -> str | None:
+    """The normalised title when it can name one work ("Introduction" cannot)."""
+    norm = normalise_title(title)
+    return norm if norm and not is_short_title(norm) else None
+
+
+def held_keys(library: Any, scope: str) -> dict[tuple[str, str], str]:
     """The scope's papers by DOI, arXiv id and normalised title: an entry matching one is held."""
     held: dict[tuple[str, str], str] = {}
     for paper in library.graph.papers([scope]):
-        for kind, value in (("doi", paper["doi"]), ("arxiv", paper["arxiv_id"]), ("title", normalise_title(paper["title"]))):
+        for kind, value in (("doi", paper["doi"]), ("arxiv", paper["arxiv_id"]), ("title", _distinctive(paper["title"]))):
             if value:
                 held.setdefault((kind, value), paper["id"])
     return held

@@ -31,7 +31,7 @@ from scholargraph.errors import ScholarGraphError
 from scholargraph.graph.database import upsert
 from scholargraph.graph.keys import normalise_doi
 from scholargraph.graph.schema import metadata
-from scholargraph.library_io.bib_import import ImportReport, _differs, import_entries
+from scholargraph.library_io.bib_import import ImportReport, _differs, held_keys, import_entries
 from scholargraph.library_io.entries import BibEntry, arxiv_from, year_from
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
 
@@ -245,12 +245,16 @@ def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collec
     _drop_changed(library, wanted, known)
     with graph.db.read("reading the zotero items") as conn:
         known = {(r.scope, r.item): r for r in conn.execute(select(z).where(ours))}
+    held_by_scope: dict[str, dict[tuple[str, str], str]] = {}  # read once per scope, kept up to date
     for (scope, item_key), item in wanted.items():
         row = known.get((scope, item_key))
         if row is not None and row.state == item.state and graph.in_scope(row.paper_id, scope):
             report.unchanged.append(f"{scope}: {item_key}")
             continue
-        got = import_entries(library, [item.entry], scope, origin="zotero", source=f"zotero:{item_key}")
+        if scope not in held_by_scope:
+            held_by_scope[scope] = held_keys(library, scope)
+        got = import_entries(library, [item.entry], scope, origin="zotero", source=f"zotero:{item_key}",
+                             held=held_by_scope[scope])
         report.notes.extend(got.notes)
         if got.failed:
             report.failed.append((f"{scope}: {item_key}", got.failed[0][1]))
