@@ -118,7 +118,7 @@ def test_empty_library_search_loads_no_model(tmp_path):
 def test_empty_knowledge_base_names_it(small_library):
     result = run("papers", "--kb", "nothing-here", data_dir=small_library)
     assert result.exit_code == 1
-    assert "no papers in 'nothing-here'" in flat(result.stderr)
+    assert "no papers in 'nothing-here': add papers with `scholargraph ingest PATH --kb nothing-here`" in flat(result.stderr)
 
 
 def test_stats_on_empty_library_still_reports_and_hints(tmp_path):

@@ -53,7 +53,8 @@ def _require_papers(library: Any, scopes: list[str] | None = None) -> None:
         return
     if scopes:
         names = ", ".join(f"'{s}'" for s in scopes)
-        err.print(f"[red]error:[/red] no papers in {escape(names)}: {EMPTY_HINT} --kb NAME", highlight=False)
+        err.print(f"[red]error:[/red] no papers in {escape(names)}: add papers with `scholargraph ingest PATH --kb "
+                  f"{escape(scopes[0])}`", highlight=False)
     else:
         err.print(f"[red]error:[/red] the library is empty: {EMPTY_HINT}", highlight=False)
     raise typer.Exit(1)
@@ -695,7 +696,8 @@ def serve(
                                               "service.insecure_no_auth": insecure_no_auth or None})
     service = settings.service
     try:
-        check_bind(settings)
+        if not service.insecure_no_auth:  # refuses before the URLs are printed; run_service warns otherwise
+            check_bind(settings)
         _check_port_free(service.host, service.port)
     except ScholarGraphError as exc:
         _fail(exc)
