@@ -411,3 +411,16 @@ def test_a_pdf_arriving_later_replaces_the_metadata_only_paper(tmp_path: Path, s
     assert not library.graph.has_paper(stand_in)
     assert import_file(library, bare, scope="kb").skipped == ["chang2023citesee"]  # the PDF's paper holds it
     library.close()
+
+
+def test_bibtex_escapes_text_but_not_identifiers_and_reads_back():
+    from scholargraph.library_io.entries import from_bibtex
+    from scholargraph.library_io.export import Work, to_bibtex
+
+    work = Work(key="k", id="x", title="A & B: 50% of_x $5 #1 — Müller {br} 检索", authors=["Jörg Müller"], year=2020,
+                doi="10.1/a_b", arxiv_id=None, abstract="", url="https://x.org/a_b%20c", entry_type="article",
+                venue=None, file=None)
+    text = to_bibtex([work])
+    assert "\\&" in text and "url = {https://x.org/a_b%20c}" in text and "doi = {10.1/a_b}" in text
+    (entry,) = from_bibtex(text, Path("."))
+    assert (entry.title, entry.authors, entry.url, entry.doi) == (work.title, work.authors, work.url, work.doi)

@@ -10,7 +10,6 @@ where it was ingested from (so a re-import brings the same file, hence the same 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -164,6 +163,7 @@ def to_bibtex(items: list[Work]) -> str:
     import bibtexparser
     from bibtexparser import middlewares as m
     from bibtexparser.model import Entry, Field
+    from pylatexenc.latexencode import UnicodeToLatexEncoder
 
     library = bibtexparser.Library()
     for w in items:
@@ -175,8 +175,9 @@ def to_bibtex(items: list[Work]) -> str:
         if w.tags:
             fields.append(Field("keywords", ", ".join(w.tags)))
         library.add(Entry(w.entry_type, w.key, [f for f in fields if f.value]))
-    logging.getLogger("bibtexparser").setLevel(logging.ERROR)  # CJK has no LaTeX macro: kept as UTF-8
-    library = m.LatexEncodingMiddleware(keep_math=False, enclose_urls=False).transform(library)
+    # characters without a LaTeX macro (CJK) stay UTF-8, which biber and modern BibTeX read
+    encoder = UnicodeToLatexEncoder(conversion_rules=["defaults"], unknown_char_policy="keep", unknown_char_warning=False)
+    library = m.LatexEncodingMiddleware(encoder=encoder).transform(library)
     for entry, w in zip(library.entries, items):
         verbatim = [("year", str(w.year) if w.year else None), ("doi", w.doi),
                     ("eprint", w.arxiv_id), ("archiveprefix", "arXiv" if w.arxiv_id else None),
