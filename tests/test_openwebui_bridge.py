@@ -355,6 +355,23 @@ def test_action_draws_only_readable_papers(owui, filter_valves):
     assert paper["title"] not in html
 
 
+
+def test_export_citations_action_gives_bibtex_of_readable_sources_only(owui, filter_valves):
+    run(sg.filter_inlet({"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
+                         "files": [{"type": "collection", "id": "kb1"}]}, valves=filter_valves, user={"id": "alice"}))
+    library = sg.get_library(sg.settings_from_valves(filter_valves))
+    paper = library.papers(["kb:kb1"])[0]
+    body = {"id": "a1", "messages": [{"id": "a1", "role": "assistant", "sources": [
+        {"source": {"type": "scholargraph", "paper_id": paper["id"], "scopes": ["kb:kb1"]}}]}]}
+    module = load(REPO / "plugin" / "openwebui" / "scholargraph_citations_action.py")
+    valves = module.Action.Valves(data_dir=filter_valves.data_dir)
+    assert module.Action.Valves.model_fields["format"].description
+    text = run(sg.citations_text(body, valves=valves, user={"id": "alice"}))
+    assert text.startswith("@") and paper["title"].split()[0] in text
+    assert run(sg.citations_text(body, valves=valves, user={"id": "mallory"})) == ""
+    embed = run(sg.citations_embed(body, valves=valves.model_copy(update={"format": "ris"}), user={"id": "alice"}))
+    assert "TY  -" in embed and "download='citations.ris'" in embed
+
 def test_pipeline_searches_only_listed_knowledge_bases(owui, tmp_path):
     module = load(FUNCTION_FILES["Pipeline"])
     valves = module.Pipeline.Valves(data_dir=str(tmp_path / "library"))

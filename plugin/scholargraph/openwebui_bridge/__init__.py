@@ -8,7 +8,8 @@ back into Open WebUI's event and source shapes. One module per job:
 - ``runtime``: the shared libraries, off-loop execution, status events;
 - ``chat``: what a chat request asks; ``access``: Open WebUI's records and access check;
 - ``indexing``: Open WebUI files into scopes; ``sources``: results in citation shapes;
-- ``filter``, ``pipe``, ``events``, ``action``: one per function kind.
+- ``filter``, ``pipe``, ``events``, ``action``: one per function kind; ``citations``: the
+  "Export citations" Action.
 
 ``open_webui`` is imported only inside ``access``, so everything else is testable (and the
 Pipelines face usable) without Open WebUI installed. Tests replace Open WebUI by patching the
@@ -18,6 +19,7 @@ functions of ``access``.
 from scholargraph.openwebui_bridge import access
 from scholargraph.openwebui_bridge.access import base_url, file_name, file_state
 from scholargraph.openwebui_bridge.action import graph_embed
+from scholargraph.openwebui_bridge.citations import citations_embed, citations_text
 from scholargraph.openwebui_bridge.chat import (
     add_system_note,
     chat_items,
@@ -52,7 +54,7 @@ from scholargraph.openwebui_bridge.valves import (
 )
 
 __all__ = [
-    "access", "base_url", "file_name", "file_state", "graph_embed", "add_system_note", "chat_items",
+    "access", "base_url", "file_name", "file_state", "graph_embed", "citations_embed", "citations_text", "add_system_note", "chat_items",
     "is_pipe_model", "item_key", "last_user_text", "message_text", "model_applies", "search_options",
     "handle_event", "PIPE_ITEMS_KEY", "Plan", "filter_inlet", "pipeline_inlet", "plan_chat",
     "reserve_for_pipe", "IndexOutcome", "files_in_scope", "index_file", "sources_of_file",
