@@ -377,3 +377,27 @@ def test_scan_without_ocr_says_so(shared_data):
 
 def test_parse_file_pickles_for_process_pools():
     assert pickle.loads(pickle.dumps(parse_file)) is parse_file
+
+
+def test_pdf_elements_carry_how_they_were_set(shared_data):
+    """The text layer is read with its fonts: the title is the largest text on page 1, headings are
+    bold Title elements, page numbers are PageNumber elements, and body text is NarrativeText."""
+    from scholargraph.parsing.pdf import read_pdf
+
+    read = read_pdf(shared_data / "papers" / "2020.acl-main.447.pdf", ParsingSettings())
+    page_one = [p for p in read.pieces if p.page == 1]
+    largest = max(page_one, key=lambda p: p.font_size or 0)
+    assert largest.kind == "Title" and largest.text == PRINTED_TITLES["2020.acl-main.447.pdf"]
+    heading = next(p for p in page_one if p.text == "1 Introduction")
+    assert heading.kind == "Title" and heading.bold and heading.bbox[0] < 100  # left column
+    assert any(p.kind == "PageNumber" and p.text == "4969" for p in page_one)
+    body = [p for p in read.pieces if p.kind == "NarrativeText"]
+    assert sum(len(p.text) for p in body) > 0.8 * sum(len(p.text) for p in read.pieces)
+    # the reference pages, line by line, from the same open (for the reference re-reading)
+    references = next(n for n in range(1, read.info.pages + 1) if "References" in read.page_text(n).splitlines())
+    assert read.page_text(references).count("\n") > 50
+
+
+def test_unstructured_reader_is_kept_for_comparison(shared_data):
+    paper = parse_file(shared_data / "papers" / "2304.02623v1.pdf", ParsingSettings(pdf_reader="unstructured"))
+    assert norm(paper.title) == norm(PRINTED_TITLES["2304.02623v1.pdf"]) and len(paper.references) >= 35
