@@ -20,7 +20,21 @@ from typer.core import TyperCommand
 from scholargraph.errors import ScholarGraphError
 from scholargraph.settings import Settings
 
-app = typer.Typer(help="ScholarGraph: graph-aware, cross-lingual RAG over your paper library.", no_args_is_help=True)
+class _Command(TyperCommand):
+    """Usage lines name arguments as QUESTION, PATHS... rather than typer's {question}."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [p[1:].replace("}", "").upper() if p.startswith("{") else p for p in super().collect_usage_pieces(ctx)]
+
+
+class _Typer(typer.Typer):
+    """Every command of the CLI (and its sub-apps) gets the plain usage line of ``_Command``."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(help="ScholarGraph: graph-aware, cross-lingual RAG over your paper library.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
@@ -34,13 +48,6 @@ def _default(key: str, labels: dict[Any, str] | None = None) -> str:
     group, field = key.split(".")
     value = Settings.model_fields[group].annotation.model_fields[field].default  # type: ignore[union-attr]
     return f"{(labels or {}).get(value, value)} from {key}"
-
-
-class _Command(TyperCommand):
-    """Usage lines name arguments as QUESTION, PATHS... rather than typer's {question}."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        return [p[1:].replace("}", "").upper() if p.startswith("{") else p for p in super().collect_usage_pieces(ctx)]
 
 
 def _require_papers(library: Any, scopes: list[str] | None = None) -> None:
@@ -327,7 +334,7 @@ def _hit_where(section: str, page: int | None, score: float) -> str:
     return "(" + ", ".join(p for p in parts if p) + ")"
 
 
-@app.command(cls=_Command)
+@app.command()
 def search(
     ctx: typer.Context,
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
@@ -370,7 +377,7 @@ def search(
         console.print("   " + n.text[:200].replace("\n", " "), highlight=False)
 
 
-@app.command(cls=_Command)
+@app.command()
 def ask(
     ctx: typer.Context,
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
@@ -444,7 +451,7 @@ def ask(
         console.print(src.line(), highlight=False, markup=False)
 
 
-eval_app = typer.Typer(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
+eval_app = _Typer(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 
