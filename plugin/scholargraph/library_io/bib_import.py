@@ -212,17 +212,25 @@ def _stand_in_digest(entry: BibEntry) -> str:
 
 def metadata_paper(entry: BibEntry, source: str) -> Paper:
     """A paper with no file: its abstract (else its title) is its one passage."""
-    from scholargraph.language import detect_language
-
     digest = _stand_in_digest(entry)
     text = entry.abstract.strip() or entry.title.strip()
     return Paper(
         id=paper_id_for(digest), content_hash=digest, source=source, title=entry.title.strip(),
         authors=list(entry.authors), year=entry.year, doi=normalise_doi(entry.doi),
         arxiv_id=normalise_arxiv_id(entry.arxiv_id), abstract=entry.abstract.strip(),
-        language=detect_language(f"{entry.title}\n{entry.abstract}", fallback="en"),
+        language=_language(entry),
         sections=[Section("Abstract", [Block(text, None, ABSTRACT)])], pages=0,
     )
+
+
+def _language(entry: BibEntry) -> str:
+    """The entry's language from its abstract; a bare ASCII title is taken as English, as
+    short-text detection costs a quarter second an entry and often guesses on a title alone."""
+    from scholargraph.language import detect_language
+
+    if not entry.abstract.strip() and entry.title.isascii():
+        return "en"
+    return detect_language(f"{entry.title}\n{entry.abstract}", fallback="en")
 
 
 def _entry_keys(entry: BibEntry) -> list[tuple[str, str]]:
