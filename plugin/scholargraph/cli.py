@@ -344,10 +344,10 @@ def search(
                                        show_default=_default("retrieval.hops")),
     hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
                                           show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON, the same shape as the service's /search."),
 ) -> None:
     """Find passages, and the papers around them on the graph. Each call loads the embedding model
-    (seconds): `scholargraph serve` keeps it loaded."""
+    (seconds): `scholargraph chat` (a question loop) or `scholargraph serve` keep it loaded."""
     from scholargraph.retrieval.context import relation_label
 
     _question(question)
@@ -358,14 +358,8 @@ def search(
             result = library.search(question, kb or None, **_search_options(k, hops, hybrid))
     except ScholarGraphError as exc:
         _fail(exc)
-    data = result.to_json()
     if as_json:
-        hit_keys = ("paper_id", "title", "section", "page", "score", "text")
-        neighbour_keys = ("paper_id", "title", "relation", "via", "score", "text")
-        data["hits"] = [{k: h[k] for k in hit_keys} for h in data["hits"]]
-        data["neighbours"] = [{**{k: n[k] for k in neighbour_keys}, "why": relation_label(n["relation"], n["via_title"])}
-                              for n in data["neighbours"]]
-        _print_json(data)
+        _print_json(result.to_json())  # the service's /search shape
         return
     console.print(f"[dim]language: {result.language}[/dim]")
     for i, h in enumerate(result.hits, 1):

@@ -52,9 +52,14 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The one JSON shape of a search result: ``search --json`` and the service's ``/search``
+        both print this, so a script written against one reads the other. Every field of a hit and
+        of a neighbour is there; a neighbour also says in plain words why it is there (``why``)."""
+        from scholargraph.retrieval.context import relation_label  # context imports this module
+
         return {
             "query": self.query,
             "language": self.language,
             "hits": [asdict(h) for h in self.hits],
-            "neighbours": [asdict(n) for n in self.neighbours],
+            "neighbours": [{**asdict(n), "why": relation_label(n.relation, n.via_title)} for n in self.neighbours],
         }
