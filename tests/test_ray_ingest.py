@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import unavailable
+from conftest import free_port, unavailable
 from test_servers import check_consistent, chroma_server, ingest_at_once, postgres_server, server_settings  # noqa: F401
 from scholargraph.cli import app
 from scholargraph.library import Library
@@ -32,6 +32,20 @@ def test_ray_executor_without_ray_says_how_to_install(tmp_path, shared_data, mon
                                       str(shared_data / "papers" / OVERLAP_A[0]), "--executor", "ray"])
     assert result.exit_code == 1
     assert "pip install 'scholargraph[ray]'" in " ".join(result.output.split())
+
+
+@pytest.mark.ray
+def test_a_ray_address_where_nothing_listens_is_named_at_once(tmp_path, shared_data):
+    import ray
+
+    assert not ray.is_initialized()  # runs before the module's Ray starts: the CLI must join one
+    address = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "d"), "ingest",
+                                      str(shared_data / "papers" / OVERLAP_A[0]), "--executor", "ray", "--address", address])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"cannot join Ray at {address}: nothing answers there" in message and "parsing.ray_address" in message
+    assert not ray.is_initialized()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,14 @@
 """Bulk ingest with parsing fanned out over a Ray cluster.
 
-Parsing is the CPU-bound stage (about 0.3 s a page), so it is what a cluster buys: each file
-becomes one Ray task that runs the engine's own ``parse_file``. The driver keeps the rest:
+Parsing is the stage a cluster can spread (a text-layer page costs ~6 ms of CPU, a scanned
+page ~8 s of OCR): each file becomes one Ray task that runs the engine's own ``parse_file``.
+The driver keeps the rest:
 it skips what the library already holds (papers are keyed by content hash), embeds parsed
 papers in batches through the configured embedder (vLLM in production) and commits each one
 through ``Library.add_parsed`` -- the same all-or-nothing commit as a local ingest. Nothing
 is doubled when two imports overlap: chunk ids and paper rows are derived from the content
 hash, so a paper committed twice is written over itself, and a paper already in the scope is
-skipped before it is parsed and again just before it is committed.
+skipped before it is parsed and again when its batch is embedded.
 
 Files travel with the task (the driver reads them and Ray ships the bytes through its object
 store), so workers need no view of the driver's disk; the driver must see the files and the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import tempfile
 import time
 from collections import deque
@@ -37,6 +39,7 @@ INSTALL_HINT = "pip install 'scholargraph[ray]'"
 # or a slow file holds the head of the line, few enough that the object store holds only a
 # handful of files per CPU.
 IN_FLIGHT_PER_CPU = 4
+CONNECT_TIMEOUT_S = 5.0
 
 
 def require_ray() -> Any:
@@ -57,17 +60,36 @@ def connect(settings: ParsingSettings) -> Any:
     if not ray.is_initialized():
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry, like every other library here
         address = settings.ray_address or os.environ.get("RAY_ADDRESS") or None
+        if address:
+            _check_reachable(address)
         try:
-            # a dashboard only for a Ray started here; a cluster's own is the operator's choice
+            # no dashboard for a Ray started here (a port and a process nobody asked for);
+            # a cluster's own dashboard is its operator's choice
             extra = {} if address else {"include_dashboard": False}
             ray.init(address=address, log_to_driver=False, **extra)
         except Exception as exc:  # ConnectionError, a version mismatch, ...
-            where = address or "a local Ray instance"
+            hint = ("check parsing.ray_address, that the cluster runs the same Ray and Python versions, and for a "
+                    "cluster with token authentication RAY_AUTH_MODE=token and its RAY_AUTH_TOKEN") if address else \
+                "check that this machine can start Ray (free memory, /tmp writable)"
             raise ConfigError(
-                f"cannot start or join Ray at {where} ({type(exc).__name__}: {exc}); check parsing.ray_address "
-                "and that the cluster runs the same Ray and Python versions"
+                f"cannot {'join Ray at ' + address if address else 'start a local Ray'} "
+                f"({type(exc).__name__}: {exc}); {hint}"
             ) from exc
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds on an address where nothing listens; Ray itself retries for minutes."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():  # 'auto', 'local', a bare host: Ray's own rules apply
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot join Ray at {address}: nothing answers there ({exc.strerror or exc}); check parsing.ray_address "
+            "(ray://HEAD:10001 for Ray Client, HEAD:6379 on a cluster node)"
+        ) from exc
 
 
 @dataclass
