@@ -109,6 +109,14 @@ def test_reading_list_names_references_the_papers_share(lib3: Library):
     assert result.exit_code == 0 and json.loads(result.stdout)[0]["title"] == top["title"]
     client = TestClient(create_app(lib3.settings, library=lib3))
     assert client.get("/reading-list", params={"kb": "lib", "limit": 1}).json()[0]["count"] == 3
+    # the graph view draws the works as hollow 'ghost' nodes, cited by their library papers, when asked
+    page = client.get("/graph/view", params={"kb": "lib", "reading_list": "true"}).text
+    data = json.loads(page.split('type="application/json">')[1].split("</script>")[0])
+    ghosts = [n for n in data["nodes"] if n["ghost"]]
+    assert len(ghosts) == len(works) and ghosts[0]["title"] == top["title"]
+    assert {e["s"] for e in data["edges"] if e["t"] == ghosts[0]["id"]} == set(lib3.ids.values())
+    plain = client.get("/graph/view", params={"kb": "lib"}).text
+    assert '"ghost": true' not in plain and top["title"] not in plain
 
 
 # -- export --------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def render_graph_html(
     """An interactive page for ``{"nodes": [...], "edges": [...]}`` as ``Library.graph_json`` returns.
 
     ``paper_url(node)`` gives the link that opens a paper (None: no link); ``highlight``
-    marks papers to draw emphasised (e.g. the ones an answer cited).
+    marks papers to draw emphasised (e.g. the ones an answer cited). Nodes with ``ghost`` set
+    (reading-list works, ``library_io.reading_list.with_ghosts``) are drawn hollow and link to
+    their own ``url`` (DOI or arXiv page).
     """
     marked = set(highlight)
     nodes = []
@@ -70,8 +72,9 @@ def render_graph_html(
             "title": n.get("title") or n["id"],
             "authors": ", ".join(authors[:4]) + (" et al." if len(authors) > 4 else ""),
             "year": n.get("year"),
-            "url": paper_url(n) if paper_url else None,
+            "url": n.get("url") if n.get("ghost") else (paper_url(n) if paper_url else None),
             "hl": n["id"] in marked,
+            "ghost": bool(n.get("ghost")),  # a work the library's papers cite but it does not hold
         })
     edges = [
         {"s": e["source"], "t": e["target"], "k": e["kind"], "w": round(float(e.get("weight") or 1.0), 3)}
@@ -105,6 +108,7 @@ _PAGE = """<!DOCTYPE html>
  .node circle{stroke:#fff;stroke-width:1.5px;cursor:pointer}
  .node text{font-size:11px;fill:#374151;pointer-events:none}
  .node.hl circle{stroke:#f59e0b;stroke-width:3px}
+ .node.ghost circle{fill:#fff;stroke:#9ca3af;stroke-width:1.5px;stroke-dasharray:3 2}.node.ghost text{fill:#9ca3af}
  .node.sel circle{stroke:#111827;stroke-width:3px}
  #panel{position:absolute;right:8px;top:8px;max-width:320px;background:#fffffff0;border:1px solid #e5e7eb;border-radius:8px;padding:10px 12px;display:none;box-shadow:0 2px 8px #0001}
  #panel h2{font-size:13px;margin:0 0 4px}#panel p{margin:2px 0;color:#4b5563}
@@ -121,7 +125,8 @@ _PAGE = """<!DOCTYPE html>
 (function(){
  var D=JSON.parse(document.getElementById('data').textContent);
  var svg=document.getElementById('g'),panel=document.getElementById('panel'),NS='http://www.w3.org/2000/svg';
- document.getElementById('count').textContent=D.nodes.length+' papers, '+D.edges.length+' links';
+ var ghosts=D.nodes.filter(function(n){return n.ghost;}).length;
+ document.getElementById('count').textContent=(D.nodes.length-ghosts)+' papers, '+D.edges.length+' links'+(ghosts?', '+ghosts+' cited works not in the library (hollow)':'');
  if(!D.nodes.length){document.getElementById('wrap').innerHTML='<div id="empty">No papers yet.</div>';
   if(window.parent!==window)window.parent.postMessage({type:'iframe:height',height:document.documentElement.scrollHeight},'*');return;}
  var W=svg.clientWidth||800,H=svg.clientHeight||__HEIGHT__,byId={},deg={};
@@ -136,7 +141,7 @@ _PAGE = """<!DOCTYPE html>
  var view=el('g',{},svg),le=el('g',{},view),ln=el('g',{},view);
  D.edges.forEach(function(e){e.el=el('line',{stroke:D.colours[e.k]||'#999','stroke-width':e.k==='cites'?1.8:1.1,
   'stroke-dasharray':e.k==='similar'?'4 3':'','marker-end':e.k==='cites'?'url(#arr-cites)':''},le);});
- D.nodes.forEach(function(n){var g=el('g',{'class':'node'+(n.hl?' hl':''),tabindex:'0'},ln);
+ D.nodes.forEach(function(n){var g=el('g',{'class':'node'+(n.hl?' hl':'')+(n.ghost?' ghost':''),tabindex:'0'},ln);
   el('circle',{r:String(6+Math.min(deg[n.id],8)),fill:n.hl?'#f59e0b':'#6366f1'},g);
   var t=el('text',{x:'12',y:'4'},g);t.textContent=(n.title.length>48?n.title.slice(0,46)+'…':n.title)+(n.year?' ('+n.year+')':'');
   el('title',{},g).textContent=n.title;n.el=g;
@@ -151,7 +156,7 @@ _PAGE = """<!DOCTYPE html>
    var verb=e.k==='cites'?(e.s===n.id?'cites':'cited by'):(e.k==='similar'?'similar to':'shares an author with');
    return '<p>'+txt(verb)+': '+txt(o.title)+'</p>';}).join('');
   panel.innerHTML='<h2>'+txt(n.title)+'</h2>'+(n.authors?'<p>'+txt(n.authors)+'</p>':'')+(n.year?'<p>'+txt(n.year)+'</p>':'')+rel+
-   (n.url?'<a href="'+txt(n.url)+'" target="_blank" rel="noopener">Open paper</a>':'');
+   (n.ghost?'<p>Not in the library: cited by the papers above.</p>':'')+(n.url?'<a href="'+txt(n.url)+'" target="_blank" rel="noopener">'+(n.ghost?'Find it':'Open paper')+'</a>':'');
   panel.style.display='block';}
  svg.addEventListener('click',function(){panel.style.display='none';D.nodes.forEach(function(m){m.el.classList.remove('sel');});});
  // force layout: repulsion between all papers, springs along links, gravity to the centre

@@ -391,7 +391,11 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         return lib().graph_json(kb or None)
 
     @app.get("/graph/view", response_class=HTMLResponse, dependencies=[auth])
-    def graph_view(request: Request, kb: list[str] | None = Query(None)) -> HTMLResponse:
+    def graph_view(
+        request: Request,
+        kb: list[str] | None = Query(None),
+        reading_list: bool = Query(False, description="Also draw the reading list's works as ghost nodes."),
+    ) -> HTMLResponse:
         from scholargraph.graph_view import render_graph_html
 
         params = [("kb", s) for s in kb or []]
@@ -401,7 +405,12 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
             return str(request.url_for("paper_file", paper_id=node["id"])) + query
 
         title = "Paper graph" + (f" — {', '.join(kb)}" if kb else "")
-        return HTMLResponse(render_graph_html(lib().graph_json(kb or None), title=title, paper_url=url))
+        graph = lib().graph_json(kb or None)
+        if reading_list:
+            from scholargraph.library_io.reading_list import reading_list as works, with_ghosts
+
+            graph = with_ghosts(graph, works(lib(), kb or None))
+        return HTMLResponse(render_graph_html(graph, title=title, paper_url=url))
 
     return app
 

@@ -144,3 +144,18 @@ def _most_common(values) -> Any:
         return None
     best = max(counted.values())
     return min((v for v, n in counted.items() if n == best), key=lambda v: (-len(str(v)), str(v)))
+
+
+def with_ghosts(graph: dict[str, Any], works: list[dict[str, Any]]) -> dict[str, Any]:
+    """``graph`` (as ``Library.graph_json`` gives it) plus the reading list's works as ghost
+    nodes, each cited by its library papers, for the graph view."""
+    nodes = list(graph.get("nodes", []))
+    edges = list(graph.get("edges", []))
+    present = {n["id"] for n in nodes}
+    for i, work in enumerate(works):
+        ghost_id = f"ghost:{i}"
+        nodes.append({"id": ghost_id, "title": work["title"], "year": work["year"], "authors": [],
+                      "ghost": True, "url": work["url"]})
+        edges.extend({"source": p["id"], "target": ghost_id, "kind": "cites", "weight": 1.0}
+                     for p in work["cited_by"] if p["id"] in present)
+    return {**graph, "nodes": nodes, "edges": edges}
