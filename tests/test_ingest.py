@@ -73,6 +73,8 @@ def test_scanned_pdf_is_read_by_ocr_with_pages(full_library):
     assert len(chunks["ids"]) >= 3
     assert sum(len(t) for t in chunks["documents"]) > 2000
     assert max(m.get("page_start", 0) for m in chunks["metadatas"]) > 1
+    # only the scan's 8 image-only pages went to OCR; the other papers' 157 pages have text
+    assert full_library.first_report.ocr_pages == 8 and full_library.first_report.ocr_seconds > 0
 
 
 def test_second_ingest_reembeds_nothing(full_library, shared_data):

@@ -401,3 +401,12 @@ def test_pdf_elements_carry_how_they_were_set(shared_data):
 def test_unstructured_reader_is_kept_for_comparison(shared_data):
     paper = parse_file(shared_data / "papers" / "2304.02623v1.pdf", ParsingSettings(pdf_reader="unstructured"))
     assert norm(paper.title) == norm(PRINTED_TITLES["2304.02623v1.pdf"]) and len(paper.references) >= 35
+
+
+def test_pdfs_parse_in_several_threads_at_once(shared_data):
+    """A service parses two uploads at once; pdfium is not thread-safe, so parsing must serialise it."""
+    paths = [shared_data / "papers" / name for name in ("2304.02623v1.pdf", "layout-parser-paper-fast.pdf")] * 3
+    serial = {path.name: parse_file(path) for path in paths}
+    with cf.ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(parse_file, paths))
+    assert [p.body_text for p in together] == [serial[path.name].body_text for path in paths]

@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ from scholargraph.parsing.repair import repair_spaceless_pages
 from scholargraph.settings import ParsingSettings
 
 log = logging.getLogger(__name__)
+
+# pdfium is not thread-safe, not even across documents: every call into it holds this lock
+# (a service may parse two uploads at once; ingest parses in a thread).
+PDFIUM_LOCK = threading.Lock()
 
 # OCR renders pages at 300 dpi, less for oversized pages: unstructured's default (350 dpi) turns
 # a 17x25 inch scan into a 52-megapixel image that takes minutes per page for no better text.
@@ -62,44 +67,63 @@ def read_pdf(path: Path, settings: ParsingSettings) -> PdfRead:
         head = handle.read(1024)
     if b"%PDF-" not in head:
         raise ParseError(path, "not a PDF (the file does not start with a %PDF header)")
-    document = _open(path)
-    try:
-        info = PdfInfo(pages=len(document), title=_info_title(document))
-        if info.pages == 0:
-            raise ParseError(path, "PDF has no pages")
-        info.page_area_pt2 = max(
-            (w * h for w, h in (document.get_page_size(i) for i in range(min(info.pages, 3)))), default=info.page_area_pt2
-        )
-        if settings.pdf_strategy == "ocr_only":
-            pages: dict[int, PageText] = {}
-            pieces: list[Piece] = []
-        else:
-            pages = {p.number: p for p in _guard(path, lambda: [read_page(document, i) for i in range(info.pages)])}
-            pieces = _text_layer(path, list(pages.values()), settings)
+    with tempfile.TemporaryDirectory(prefix="scholargraph-ocr-") as tmp:
+        info, pages, missing = _read_layer(path, settings, Path(tmp))
+        pieces = [] if settings.pdf_strategy == "ocr_only" else _text_layer(path, list(pages.values()), settings)
         page_text = _page_text(path, pages, settings)
-        chars = _chars_per_page(pieces)
-        total = sum(chars.values())
-        if settings.pdf_strategy == "fast":
-            if total == 0:
-                raise ParseError(path, "PDF has no text layer (scanned?); use pdf_strategy 'auto' or 'ocr_only' to OCR it")
-            return PdfRead(info, pieces, page_text)
-        if settings.pdf_strategy == "ocr_only" or total < settings.min_text_chars_per_page * info.pages:
-            missing = list(range(1, info.pages + 1))
-        else:
-            short = [p for p in range(1, info.pages + 1) if chars.get(p, 0) < settings.min_text_chars_per_page]
-            info.image_pages = {p for p in short if _draws_image(document, p - 1)}
-            missing = sorted(info.image_pages)
+        if settings.pdf_strategy == "fast" and not any(p.text.strip() for p in pieces):
+            raise ParseError(path, "PDF has no text layer (scanned?); use pdf_strategy 'auto' or 'ocr_only' to OCR it")
         if not missing:
             return PdfRead(info, pieces, page_text)
         started = time.perf_counter()
-        ocred = _ocr_pages(path, document, info, settings, missing)
+        ocred = _ocr_pages(path, Path(tmp), info, settings, missing)
         seconds = time.perf_counter() - started
-        log.info("%s: OCR of %d page(s) in %.1f s (%.1f s a page)", path.name, len(missing), seconds, seconds / len(missing))
-        kept = [piece for piece in pieces if piece.page not in set(missing)]
-        merged = sorted(kept + ocred, key=lambda piece: piece.page or 0)
-        return PdfRead(info, merged, page_text, missing, seconds)
-    finally:
-        document.close()
+    log.info("%s: OCR of %d page(s) in %.1f s (%.1f s a page)", path.name, len(missing), seconds, seconds / len(missing))
+    kept = [piece for piece in pieces if piece.page not in set(missing)]
+    merged = sorted(kept + ocred, key=lambda piece: piece.page or 0)
+    return PdfRead(info, merged, page_text, missing, seconds)
+
+
+def _read_layer(path: Path, settings: ParsingSettings, tmp: Path) -> tuple[PdfInfo, dict[int, PageText], list[int]]:
+    """Everything pdfium is asked, under its lock: info, each page's lines, the pages to OCR
+    (each copied into ``tmp/page-N.pdf``)."""
+    with PDFIUM_LOCK:
+        document = _open(path)
+        try:
+            info = PdfInfo(pages=len(document), title=_info_title(document))
+            if info.pages == 0:
+                raise ParseError(path, "PDF has no pages")
+            sizes = (document.get_page_size(i) for i in range(min(info.pages, 3)))
+            info.page_area_pt2 = max((w * h for w, h in sizes), default=info.page_area_pt2)
+            pages: dict[int, PageText] = {}
+            if settings.pdf_strategy != "ocr_only":
+                pages = {p.number: p for p in _guard(path, lambda: [read_page(document, i) for i in range(info.pages)])}
+            if settings.pdf_strategy == "fast":
+                return info, pages, []
+            chars = {n: sum(len(line.text) for line in page.lines) for n, page in pages.items()}
+            if settings.pdf_strategy == "ocr_only" or sum(chars.values()) < settings.min_text_chars_per_page * info.pages:
+                missing = list(range(1, info.pages + 1))
+            else:
+                short = [p for p in range(1, info.pages + 1) if chars.get(p, 0) < settings.min_text_chars_per_page]
+                info.image_pages = {p for p in short if _draws_image(document, p - 1)}
+                missing = sorted(info.image_pages)
+            _guard(path, lambda: _copy_pages(document, missing, tmp), ocr=True)
+            return info, pages, missing
+        finally:
+            document.close()
+
+
+def _copy_pages(document, pages: list[int], tmp: Path) -> None:
+    """Each page to OCR into its own one-page PDF (OCR then runs without pdfium or its lock)."""
+    import pypdfium2 as pdfium
+
+    for number in pages:
+        single = pdfium.PdfDocument.new()
+        try:
+            single.import_pages(document, [number - 1])
+            single.save(str(tmp / f"page-{number}.pdf"))
+        finally:
+            single.close()
 
 
 def _open(path: Path):
@@ -179,14 +203,6 @@ def _draws_image(document, index: int) -> bool:
         return False
 
 
-def _chars_per_page(pieces: list[Piece]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for piece in pieces:
-        if piece.page is not None:
-            counts[piece.page] = counts.get(piece.page, 0) + len(piece.text.strip())
-    return counts
-
-
 def _ocr_dpi(info: PdfInfo) -> int:
     """300 dpi, or less so that a page renders to at most OCR_MAX_PIXELS."""
     square_inches = max(info.page_area_pt2 / 72.0**2, 1.0)
@@ -200,30 +216,18 @@ def ocr_threads(settings: ParsingSettings, pages: int) -> int:
     return max(1, min(wanted, pages))
 
 
-def _ocr_pages(path: Path, document, info: PdfInfo, settings: ParsingSettings, pages: list[int]) -> list[Piece]:
-    """OCR ``pages`` (1-based), each copied into its own one-page PDF, several at once."""
-    import pypdfium2 as pdfium
-
+def _ocr_pages(path: Path, tmp: Path, info: PdfInfo, settings: ParsingSettings, pages: list[int]) -> list[Piece]:
+    """OCR ``pages`` (1-based) from their one-page copies in ``tmp``, several at once."""
     languages = partition.tesseract_languages(settings.ocr_languages)
-    dpi = _ocr_dpi(info)
-    with tempfile.TemporaryDirectory(prefix="scholargraph-ocr-") as tmp:
-        files: dict[int, Path] = {}
-        for number in pages:  # pdfium is single-threaded: copy the pages out first
-            single = pdfium.PdfDocument.new()
-            try:
-                single.import_pages(document, [number - 1])
-                files[number] = Path(tmp) / f"page-{number}.pdf"
-                single.save(str(files[number]))
-            finally:
-                single.close()
-        threads = ocr_threads(settings, len(pages))
-        partition.prepare_unstructured(path)  # load spaCy once, before the threads share it
-        with partition.ocr_environment(dpi, single_threaded=threads > 1):
-            if threads == 1:
-                results = [_ocr_one(path, files[n], languages, n) for n in pages]
-            else:
-                with cf.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scholargraph-ocr") as pool:
-                    results = list(pool.map(lambda n: _ocr_one(path, files[n], languages, n), pages))
+    files = {n: tmp / f"page-{n}.pdf" for n in pages}
+    threads = ocr_threads(settings, len(pages))
+    partition.prepare_unstructured(path)  # load spaCy once, before the threads share it
+    with partition.ocr_environment(_ocr_dpi(info), single_threaded=threads > 1):
+        if threads == 1:
+            results = [_ocr_one(path, files[n], languages, n) for n in pages]
+        else:
+            with cf.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scholargraph-ocr") as pool:
+                results = list(pool.map(lambda n: _ocr_one(path, files[n], languages, n), pages))
     return [piece for result in results for piece in result]
 
 
