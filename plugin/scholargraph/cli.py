@@ -388,9 +388,8 @@ def ask(
 ) -> None:
     """Answer citing \\[n], then the numbered sources. The chat LLM writes the answer; without one
     (or when it cannot be reached) the sentences of your papers that answer best are quoted."""
-    from scholargraph.llm import configured
-    from scholargraph.retrieval.extractive import quote_answer, source_json
-    from scholargraph.retrieval.prompts import resolve_language
+    from scholargraph.chat_session import NO_PASSAGE, answer_question, warm
+    from scholargraph.retrieval.extractive import source_json
 
     _question(question)
     if llm_url or llm_model:
@@ -398,32 +397,23 @@ def ask(
     library = _library(ctx)
     scopes = kb or None
     _require_papers(library, scopes)
+
+    def piece(text: str) -> None:
+        if not as_json:
+            console.out(text, end="", highlight=False)
+
     try:
         with _loading_model(library):
-            pack = library.context(question, scopes, **_search_options(k, hops, hybrid))
-        if pack.sources:
-            pack.language = resolve_language(library, question, scopes)
+            warm(library)  # the model loads under the status line; the LLM's text streams after it
+        got = answer_question(library, question, scopes, _search_options(k, hops, hybrid), on_piece=piece)
     except ScholarGraphError as exc:
         _fail(exc)
-    if not pack.sources:
-        err.print("no passage of the library matches this question: try other words, or more papers "
-                  "(`scholargraph ingest PATH`)")
+    if got is None:
+        err.print(NO_PASSAGE)
         raise typer.Exit(1)
-    written, note = "", ""
-    if configured(library.settings.llm):
-        try:
-            for piece in library.answer_stream(question, pack):
-                written += piece
-                if not as_json:
-                    console.out(piece, end="", highlight=False)
-        except ScholarGraphError as exc:  # unreachable, refused, broke off: quote the papers instead
-            note = f"{exc}; quoting the papers instead"
-        if written and not as_json:
-            console.print()
-    else:
-        note = ("no chat LLM configured: quoting the papers. For written answers set llm.base_url and llm.model "
-                "(--llm-url/--llm-model, or SCHOLARGRAPH_LLM__BASE_URL and SCHOLARGRAPH_LLM__MODEL)")
-    quoted = quote_answer(library, question, pack) if note else None
+    pack, written, note, quoted = got.pack, got.written, got.note, got.quoted
+    if written and not as_json:
+        console.print()
     if as_json:
         _print_json({
             "question": question, "language": pack.language, "mode": "extractive" if quoted else "llm",
@@ -443,6 +433,84 @@ def ask(
     console.print("\n[bold]Sources[/bold]")
     for src in pack.sources:
         console.print(src.line(), highlight=False, markup=False)
+
+
+def _line_history(path: Path) -> None:
+    """Up-arrow recalls earlier questions (readline, where Python has it), kept across sessions."""
+    import atexit
+
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input() still works
+        return
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    atexit.register(lambda: readline.write_history_file(path))
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
+    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
+                                       show_default=_default("retrieval.hops")),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
+                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url)."),
+    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name (llm.model)."),
+) -> None:
+    """Ask question after question, answered as `ask` answers (citing \\[n]), with the library and model
+    loaded once. /sources shows the last answer's sources; /hops N, /k N, /kb NAME change the search;
+    /help lists the commands; /quit or Ctrl-D leaves."""
+    from scholargraph.chat_session import HELP, ChatSession
+
+    if llm_url or llm_model:
+        ctx.obj["settings"] = _settings(ctx).with_overrides({"llm.base_url": llm_url, "llm.model": llm_model})
+    library = _library(ctx)
+    _require_papers(library, kb or None)
+    session = ChatSession(library, kb or None, k, hops, hybrid)
+    interactive = sys.stdin.isatty()
+    try:
+        with _loading_model(library):
+            session.open()
+    except ScholarGraphError as exc:
+        _fail(exc)
+    if interactive:
+        _line_history(Path(library.settings.data_dir) / "chat_history")
+        err.print(f"[dim]{escape(HELP.splitlines()[0])} /help lists the commands.[/dim]", highlight=False)
+
+    def piece(text: str) -> None:
+        console.out(text, end="", highlight=False)
+
+    notes: set[str] = set()
+    while True:
+        try:
+            line = input("? " if interactive else "")
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            console.print()
+            break
+        try:
+            reply = session.handle(line, on_piece=piece)
+        except KeyboardInterrupt:  # Ctrl-C stops this answer, not the session
+            err.print("\n[dim](answer interrupted)[/dim]")
+            continue
+        if reply.answer is not None and reply.answer.written:
+            console.print()  # end the streamed text
+        if reply.answer is not None and reply.answer.note and reply.answer.note not in notes:
+            notes.add(reply.answer.note)  # the same note once a session, not under every answer
+            err.print(f"[dim]{escape(reply.answer.note)}[/dim]")
+        if reply.error:
+            err.print(f"[red]error:[/red] {escape(reply.error)}", highlight=False)
+        if reply.text:
+            console.print(reply.text, highlight=False, markup=False)
+        if reply.done:
+            break
 
 
 eval_app = _Typer(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
