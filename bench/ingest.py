@@ -35,6 +35,9 @@ from scholargraph.settings import Settings  # noqa: E402
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEFAULT = SHARED / "papers"
 CHUNK_CHARS, CHUNK_OVERLAP = 1000, 100  # Open WebUI's defaults
+# Generated papers get 3 of these 40 authors each, so co-authorship stays sparse as in a real library.
+AUTHORS = [f"{first} {last}" for first in ("Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John")
+           for last in ("Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov")]
 
 
 class TreeMonitor:
@@ -128,8 +131,8 @@ def generated_corpus(folder: Path, count: int) -> list[Path]:
         parts = [docs[(3 * n + k) % len(docs)]["text"] for k in range(3)]
         story = [
             Paragraph(titles[3 * n % len(docs)], styles["Title"]),
-            Paragraph("Ada Lovelace, Alan Turing", styles["Normal"]),
-            Paragraph("ada@example.org", styles["Normal"]),
+            Paragraph(", ".join(AUTHORS[(n * 7 + k * 13) % len(AUTHORS)] for k in range(3)), styles["Normal"]),
+            Paragraph("first.author@example.org", styles["Normal"]),
             Paragraph("Abstract", styles["Heading2"]), Paragraph(parts[0], styles["BodyText"]),
             Paragraph("1 Introduction", styles["Heading2"]), Paragraph(parts[1], styles["BodyText"]),
             Paragraph("2 Results", styles["Heading2"]), Paragraph(parts[2], styles["BodyText"]),
