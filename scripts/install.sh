@@ -55,8 +55,9 @@ step 3 "ScholarGraph and its dependencies (pip; several minutes on a fresh .venv
   || die "pip install -e '.[dev]' failed (see above)"
 
 step 4 "unstructured-inference without its dependencies (they would pull a CUDA torch)"
-# unstructured's PDF code imports unstructured-inference even for the text-layer strategy; its own
-# dependencies would replace the CPU stack with a CUDA torch, so it goes in without them.
+# OCR (and parsing.pdf_reader='unstructured') go through unstructured's partition_pdf, which imports
+# unstructured-inference; its own dependencies would replace the CPU stack with a CUDA torch, so it
+# goes in without them. Without it, text-layer PDFs still parse and OCR names this command.
 "${PIP[@]}" install -q --no-deps "unstructured-inference==1.6.14"
 .venv/bin/scholargraph --help >/dev/null || die ".venv/bin/scholargraph does not start (see above)"
 echo "installed: .venv/bin/scholargraph is ready; next: .venv/bin/scholargraph ingest PATH" >&2

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from scholargraph.errors import ParseError
+from scholargraph.errors import ConfigError, ParseError
 from scholargraph.offline import SPACY_PACKAGE, point_unstructured_at_packaged_spacy
 from scholargraph.parsing.elements import Piece, from_unstructured
 
@@ -78,11 +79,34 @@ def ocr_environment(dpi: int | None, single_threaded: bool = False) -> Iterator[
             os.environ.pop(key, None)
 
 
-def partition_pdf_text_layer(path: Path) -> list[Piece]:
-    """The PDF's text layer (unstructured strategy 'fast', pdfminer underneath)."""
-    prepare_unstructured(path)
+# Installed apart from ScholarGraph's dependencies (scripts/install.sh): its own would replace the
+# CPU torch with a CUDA build. Only unstructured's partition_pdf needs it (OCR and
+# parsing.pdf_reader='unstructured'); the default pdfium reader does not.
+INFERENCE_PIN = "unstructured-inference==1.6.14"
+
+
+def inference_fix() -> str:
+    """The one command that installs unstructured-inference into the Python running this."""
+    return f"{sys.executable} -m pip install --no-deps {INFERENCE_PIN}"
+
+
+def _partition_pdf(needed_for: str):
+    """unstructured's partition_pdf, or a one-line error naming the command that makes it importable
+    (a bare ``pip install`` of ScholarGraph leaves unstructured-inference out)."""
+    try:
+        import unstructured_inference  # noqa: F401  (partition_pdf imports it at import time)
+    except ImportError as exc:
+        raise ConfigError(f"{needed_for} needs unstructured-inference, which `pip install` of ScholarGraph "
+                          f"leaves out: run `{inference_fix()}`") from exc
     from unstructured.partition.pdf import partition_pdf
 
+    return partition_pdf
+
+
+def partition_pdf_text_layer(path: Path) -> list[Piece]:
+    """The PDF's text layer (unstructured strategy 'fast', pdfminer underneath)."""
+    partition_pdf = _partition_pdf("parsing.pdf_reader='unstructured'")
+    prepare_unstructured(path)
     return from_unstructured(partition_pdf(filename=str(path), strategy="fast", languages=["eng"]))
 
 
@@ -90,7 +114,6 @@ def partition_pdf_ocr(path: Path, languages: list[str]) -> list[Piece]:
     """Tesseract over rendered pages (strategy 'ocr_only'); pages numbered within ``path``.
 
     Render resolution and tesseract threads come from ``ocr_environment``."""
+    partition_pdf = _partition_pdf("OCR of scanned pages")
     prepare_unstructured(path)
-    from unstructured.partition.pdf import partition_pdf
-
     return from_unstructured(partition_pdf(filename=str(path), strategy="ocr_only", languages=languages))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scholargraph.errors import ParseError
+from scholargraph.errors import ConfigError, ParseError
 from scholargraph.parsing import partition
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.pdf_text import PageText, pieces_from_pages, read_page
@@ -244,6 +244,8 @@ def _guard(path: Path, run, ocr: bool = False):
         return run()
     except ParseError:
         raise
+    except ConfigError as exc:  # a part missing from this install, not a bad file: its message names the fix
+        raise ParseError(path, str(exc)) from exc
     except Exception as exc:
         what = "OCR failed" if ocr else "cannot extract PDF text"
         raise ParseError(path, f"{what} ({type(exc).__name__}: {_one_line(exc)})") from exc
