@@ -466,7 +466,7 @@ def chat(
     """Ask question after question, answered as `ask` answers (citing \\[n]), with the library and model
     loaded once. /sources shows the last answer's sources; /hops N, /k N, /kb NAME change the search;
     /help lists the commands; /quit or Ctrl-D leaves."""
-    from scholargraph.chat_session import HELP, ChatSession
+    from scholargraph.chat_session import ChatSession
 
     if llm_url or llm_model:
         ctx.obj["settings"] = _settings(ctx).with_overrides({"llm.base_url": llm_url, "llm.model": llm_model})
@@ -481,7 +481,7 @@ def chat(
         _fail(exc)
     if interactive:
         _line_history(Path(library.settings.data_dir) / "chat_history")
-        err.print(f"[dim]{escape(HELP.splitlines()[0])} /help lists the commands.[/dim]", highlight=False)
+        err.print("[dim]Ask a question; /help lists the commands, /quit or Ctrl-D leaves.[/dim]", highlight=False)
 
     def piece(text: str) -> None:
         console.out(text, end="", highlight=False)
