@@ -75,14 +75,14 @@ def _question(question: str) -> str:
     return question
 
 
-def _loading_model(library: Any) -> Any:
+def _loading_model(library: Any, hint: str = " (`scholargraph chat` or `serve` keep it loaded)") -> Any:
     """On a terminal, say that the embedding model loads (seconds) while the first query runs."""
     import contextlib
 
     if not err.is_terminal:
         return contextlib.nullcontext()
     local = library.settings.embedding.backend == "local"
-    return err.status("loading model… (`scholargraph serve` keeps it loaded)" if local else "searching…")
+    return err.status(f"loading model…{escape(hint)}" if local else "searching…")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -475,7 +475,7 @@ def chat(
     session = ChatSession(library, kb or None, k, hops, hybrid)
     interactive = sys.stdin.isatty()
     try:
-        with _loading_model(library):
+        with _loading_model(library, hint=""):
             session.open()
     except ScholarGraphError as exc:
         _fail(exc)
