@@ -100,6 +100,8 @@ class Parsed:
     error: str | None
     wall_s: float
     cpu_s: float
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
 
 
 def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
@@ -109,22 +111,24 @@ def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
     shared filesystem. Settings travel as plain data and are validated here, so a worker whose
     scholargraph knows one field more or less than the driver's still parses.
     """
-    from scholargraph.parsing import parse_file
+    from scholargraph.parsing.pipeline import ParseStats, parse_file_with_stats
 
     wall, cpu = time.perf_counter(), _cpu_seconds()
     paper: Paper | None = None
     error: str | None = None
+    stats = ParseStats()
     with tempfile.TemporaryDirectory(prefix="scholargraph-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            paper = parse_file(path, ParsingSettings.model_validate(settings))
+            paper, stats = parse_file_with_stats(path, ParsingSettings.model_validate(settings))
         except ParseError as exc:
             error = str(exc)
         except Exception as exc:  # a parser bug must still name the file
             reason = " ".join(str(exc).split()) or type(exc).__name__
             error = f"{name}: cannot parse ({type(exc).__name__}: {reason})"
-    return Parsed(paper, error, time.perf_counter() - wall, _cpu_seconds() - cpu)
+    return Parsed(paper, error, time.perf_counter() - wall, _cpu_seconds() - cpu,
+                  len(stats.ocr_pages), stats.ocr_seconds)
 
 
 def _cpu_seconds() -> float:
@@ -228,7 +232,7 @@ class RayIngestor:
                 first_of[pid] = str(path)
                 to_parse.append(path)
 
-        batch: list[tuple[Path, Paper]] = []
+        batch: list[tuple[Path, Paper, str]] = []  # (file, paper, what to add to its progress line)
         for path, outcome in parse_on_ray(ray, to_parse, self.settings.parsing):
             report.seconds["parse"] += outcome.wall_s
             self.parse_cpu_seconds += outcome.cpu_s
@@ -236,7 +240,9 @@ class RayIngestor:
                 fail(path, outcome.error or f"{path.name}: no result")
                 continue
             outcome.paper.source = source_of[str(path)]
-            batch.append((path, outcome.paper))
+            ocr = (f" (OCR of {outcome.ocr_pages} pages, {outcome.ocr_seconds / outcome.ocr_pages:.1f} s a page)"
+                   if outcome.ocr_pages else "")
+            batch.append((path, outcome.paper, ocr))
             if len(batch) >= self.settings.parsing.ray_commit_batch:
                 self._commit(batch, scope, report, emit, fail)
                 batch = []
@@ -248,12 +254,12 @@ class RayIngestor:
         report.wall_seconds = time.perf_counter() - started
         return report
 
-    def _commit(self, batch: list[tuple[Path, Paper]], scope: str, report: IngestReport, emit, fail) -> None:
+    def _commit(self, batch: list[tuple[Path, Paper, str]], scope: str, report: IngestReport, emit, fail) -> None:
         """Embed a batch together, commit each paper through the library's own path, report each."""
         try:
-            part = self.library.add_parsed([paper for _, paper in batch], scope)
+            part = self.library.add_parsed([paper for _, paper, _ in batch], scope)
         except ScholarGraphError as exc:  # the embedder failed for the whole batch
-            for path, paper in batch:
+            for path, paper, _ in batch:
                 fail(path, f"{path.name}: {exc}", paper.id)
             return
         for stage, seconds in part.seconds.items():
@@ -261,13 +267,13 @@ class RayIngestor:
         report.chunks += part.chunks
         added = set(part.added)
         errors = dict(part.failed)
-        for path, paper in batch:
+        for path, paper, ocr in batch:
             if paper.source in errors:
                 fail(path, f"{path.name}: {errors[paper.source]}", paper.id)
             elif paper.source in added:
                 report.added.append(str(path))
                 report.pages += paper.pages
-                emit(str(path), "added", f"{path.name}: {paper.title}", paper.id)
+                emit(str(path), "added", f"{path.name}: {paper.title}{ocr}", paper.id)
             else:  # another import committed it while this one parsed
                 self.library.graph.add_source(paper.id, scope, paper.source)
                 report.skipped.append(str(path))
