@@ -322,6 +322,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         hybrid: bool | None = Query(None),
         neighbour_budget: int | None = Query(None, ge=0, le=50),
     ) -> dict[str, Any]:
+        """Passages and graph neighbours; the same JSON as `scholargraph search --json` (SearchResult.to_json)."""
         result = lib().search(q, kb or None, k=k, hops=hops, hybrid=hybrid, neighbour_budget=neighbour_budget)
         return result.to_json()
 
