@@ -36,6 +36,7 @@ from scholargraph.library import Library  # noqa: E402
 from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa: E402
 from scholargraph.packed_vectors import PackedVectors  # noqa: E402
 from scholargraph.retrieval.expand import expand  # noqa: E402
+from scholargraph.retrieval.fusion import Relevance  # noqa: E402
 from scholargraph.retrieval.search import NEAR_POOL  # noqa: E402
 from scholargraph.settings import Settings  # noqa: E402
 
@@ -95,7 +96,9 @@ def time_queries(library: Library, queries: np.ndarray) -> dict:
         hits = near[:10]
         t1 = time.perf_counter()
         hit_papers = list(dict.fromkeys(h.paper_id for h in hits))
-        found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights, near)
+        relevance = Relevance(near[0].score if near else 1.0)  # gated as the search does (dense side)
+        found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights, near, relevance,
+                       library.settings.retrieval.neighbour_floor)
         t2 = time.perf_counter()
         search_ms.append((t1 - t0) * 1000)
         expand_ms.append((t2 - t1) * 1000)

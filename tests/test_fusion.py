@@ -77,3 +77,27 @@ def test_coverage_weighs_terms_by_rarity_and_counts_missing_ones_as_rarest():
     rare_known = index.coverage("citation 关于引用推荐的方法")      # a rare shared term, Chinese rest
     common_known = index.coverage("graph 关于引用推荐的方法")       # a common shared term
     assert 0.0 < common_known < rare_known < 0.3
+
+
+def _hit(paper: str, i: int, score: float) -> ChunkHit:
+    return ChunkHit(id=f"{paper}-{i}", paper_id=paper, scope="kb", text="", section="", page_start=1,
+                    page_end=1, index=i, score=score)
+
+
+def test_hits_span_the_papers_that_answer_and_a_one_paper_question_keeps_all_its_passages():
+    from scholargraph.retrieval.search import diverse_hits
+
+    one = [(1.0 - i / 100, _hit("a", i, 0.5)) for i in range(10)] + [(0.3, _hit("off", 0, 0.4))]
+    assert [h.paper_id for h in diverse_hits(one, 8, 0.6, 4)] == ["a"] * 8  # the floor keeps "off" out
+    two = [(1.0 - i / 100, _hit("a", i, 0.5)) for i in range(10)] + [(0.8 - i / 100, _hit("b", i, 0.4)) for i in range(3)]
+    chosen = diverse_hits(sorted(two, key=lambda p: -p[0]), 8, 0.6, 4)
+    assert [h.paper_id for h in chosen].count("b") == 3 and len(chosen) == 8
+    assert chosen[0].paper_id == "a"  # still best first
+
+
+def test_a_named_paper_gets_full_keyword_credit_in_any_language():
+    from scholargraph.retrieval.fusion import Relevance
+
+    relevance = Relevance(0.25, alpha=0.3, keyword={}, coverage=0.0, named=frozenset({"papermage"}), name_credit=0.7)
+    named, other = relevance.score("c1", "papermage", 0.22), relevance.score("c2", "paperplain", 0.25)
+    assert named > 2 * other  # the vectors of "PaperMage 是什么？" cannot tell these apart; the name can

@@ -345,12 +345,11 @@ class Ingestor:
         return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
     def _similar(self, paper_id: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        """Mutual nearest papers above the library's own similarity level (``graph.similar``)."""
+        from scholargraph.graph.similar import edges_for_new_paper
+
         g = self.settings.graph
-        return [
-            (pid, score)
-            for pid, score in self.library.store.similar_papers(vector, g.similar_top_k, exclude=paper_id)
-            if score >= g.similar_threshold and self.library.graph.has_paper(pid)
-        ]
+        return edges_for_new_paper(self.library, paper_id, vector, g.similar_top_k, g.similar_z)
 
     def _copy_into_scope(self, paper_id: str, scope: str, source: str, report: IngestReport) -> None:
         """A paper already embedded elsewhere joins this scope by copying its vectors."""

@@ -130,6 +130,7 @@ class Library:
                 return False
             self.graph.delete_paper(paper_id)
             self.store.delete_paper(paper_id)
+            self._refresh_similar()
             return True
         if not self.graph.in_scope(paper_id, scope):
             return False
@@ -137,7 +138,15 @@ class Library:
         self.store.delete_paper(paper_id, scope)
         if gone:
             self.store.delete_paper_vector(paper_id)
+            self._refresh_similar()
         return True
+
+    def _refresh_similar(self) -> None:
+        """Papers that were similar to deleted ones get their 'similar' edges recomputed."""
+        from scholargraph.graph.similar import refresh
+
+        g = self.settings.graph
+        refresh(self, self.graph.take_similar_stale(), g.similar_top_k, g.similar_z)
 
     def remove_source(self, scope: str, source: str) -> list[str]:
         """Forget one file in ``scope``; the papers that had no other copy there leave it
@@ -147,6 +156,7 @@ class Library:
             self.store.delete_paper(paper_id, scope)
         for paper_id in gone:
             self.store.delete_paper_vector(paper_id)
+        self._refresh_similar()
         return left
 
     def delete_scope(self, scope: str) -> list[str]:
@@ -155,6 +165,7 @@ class Library:
         self.store.delete_scope(scope)
         for paper_id in gone:
             self.store.delete_paper_vector(paper_id)
+        self._refresh_similar()
         return gone
 
     # -- questions ------------------------------------------------------------------------

@@ -184,7 +184,7 @@ class RetrievalSettings(BaseModel):
         "weight reaches this share of the top hit's relevance.",
     )
     hit_floor: float = Field(
-        0.6, ge=0.0, le=1.0, description="A paper's passages join the hits only when its best passage's relevance "
+        0.7, ge=0.0, le=1.0, description="A paper's passages join the hits only when its best passage's relevance "
         "reaches this share of the top hit's; 0 = always k passages, related or not.",
     )
     passages_per_paper: int = Field(

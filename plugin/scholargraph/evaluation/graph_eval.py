@@ -3,8 +3,9 @@
 For every library paper that cites other library papers, the question is its own abstract's
 opening (or its title). With hops 0 the context holds only what vector search found; with
 hops >= 1 the graph brings in neighbours. We report how many of the paper's cited library
-papers reach the context (citation coverage), how many papers the context spans, and the
-relations the neighbours carry.
+papers reach the context (citation coverage), how many the graph reaches when every neighbour
+slot is filled (``neighbour_floor`` 0: before neighbours had to answer the question, this was
+the context), how many papers the context spans, and the relations the neighbours carry.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def graph_ablation(library, scopes: list[str] | None = None, hops_list: tuple[in
     out: dict[str, Any] = {"papers": len(papers), "probe_papers": len(probes),
                            "cites_edges": sum(len(v) for v in cites.values()), "k": k, "by_hops": {}}
     for hops in hops_list:
-        coverage, spans, times = [], [], []
+        coverage, reach, spans, times = [], [], [], []
         relations: Counter[str] = Counter()
         for pid, question in probes:
             start = time.perf_counter()
@@ -44,8 +45,13 @@ def graph_ablation(library, scopes: list[str] | None = None, hops_list: tuple[in
             coverage.append(len(cites[pid] & in_context) / len(cites[pid]))
             spans.append(len(in_context))
             relations.update(n.relation for n in result.neighbours)
+            # The graph's reach: the same search with the neighbour budget filled, relevant or not.
+            ungated = library.search(question, scopes, k=k, hops=hops, neighbour_floor=0.0)
+            reached = {h.paper_id for h in ungated.hits} | {n.paper_id for n in ungated.neighbours}
+            reach.append(len(cites[pid] & reached) / len(cites[pid]))
         out["by_hops"][str(hops)] = {
             "cited_papers_in_context": round(mean(coverage), 3),
+            "cited_papers_reached_ungated": round(mean(reach), 3),
             "papers_in_context": round(mean(spans), 2),
             "neighbour_relations": dict(relations),
             "ms_per_question": round(mean(times), 1),

@@ -37,8 +37,10 @@ def _doc_ranking(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(pid.removeprefix("doc-") for pid in ids))
 
 
-def rank_dense(library, query: str, depth: int, hybrid: bool = False) -> list[str]:
-    result = library.search(query, [SCOPE], k=depth * 3, hops=0, hybrid=hybrid)
+def rank_dense(library, query: str, depth: int, hybrid: bool | None = False) -> list[str]:
+    """The search's ranking (``hybrid`` None: as configured). No relevance floor: this scores the
+    order of every ranked passage, where a context keeps only those near the top."""
+    result = library.search(query, [SCOPE], k=depth * 3, hops=0, hybrid=hybrid, hit_floor=0.0)
     return _doc_ranking([h.paper_id for h in result.hits])[:depth]
 
 
@@ -53,7 +55,8 @@ HYBRID_FUSION = {"hybrid": None, "hybrid-convex": "convex", "hybrid-rrf": "rrf"}
 def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", "hybrid", "bm25"), k: int = 10) -> dict[str, Any]:
     """nDCG@k, Recall@k, accuracy@1 and MRR@k per mode, plus timings.
 
-    Modes: dense, bm25, hybrid (the configured fusion), hybrid-convex, hybrid-rrf.
+    Modes: default (the search as configured), dense, bm25, hybrid (the configured fusion),
+    hybrid-convex, hybrid-rrf.
     """
     index_seconds = index_set(library, dataset)
     keyword = KeywordIndex(library.store.texts([SCOPE])) if "bm25" in modes else None
@@ -69,7 +72,7 @@ def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", 
             if mode == "bm25":
                 ranked = rank_bm25(keyword, query, k)
             else:
-                ranked = rank_dense(library, query, k, hybrid=mode in HYBRID_FUSION)
+                ranked = rank_dense(library, query, k, hybrid=None if mode == "default" else mode in HYBRID_FUSION)
             rel = dataset.qrels[qid]
             ndcg.append(ndcg_at_k(ranked, rel, k))
             recall.append(recall_at_k(ranked, rel, k))

@@ -61,6 +61,7 @@ class PaperGraph:
 
     def __init__(self, url: str, settings: GraphSettings | None = None) -> None:
         self.settings = settings or GraphSettings()
+        self._similar_stale: set[str] = set()
         self.db = Database(url)
         try:
             self.db.create_schema(metadata)
@@ -220,6 +221,34 @@ class PaperGraph:
                 )
             )
             self._write_similar(conn, paper_id, similar)
+
+    def take_similar_stale(self) -> set[str]:
+        """Papers that lost a 'similar' edge to a deleted paper since the last call: their
+        places among each other's nearest papers may now go to others (``graph.similar.refresh``)."""
+        stale, self._similar_stale = self._similar_stale, set()
+        return stale
+
+    def prune_similar(self, paper_id: str, keep: Iterable[str]) -> int:
+        """Drop the 'similar' edges of ``paper_id`` to papers outside ``keep``; returns how many went."""
+        keep = set(keep)
+        with self.db.write(f"pruning similar papers of {paper_id}") as conn:
+            rows = conn.execute(select(edges.c.source, edges.c.target).where(
+                edges.c.kind == "similar", or_(edges.c.source == paper_id, edges.c.target == paper_id))).all()
+            gone = [(a, b) for a, b in rows if (b if a == paper_id else a) not in keep]
+            for a, b in gone:
+                conn.execute(delete(edges).where(edges.c.kind == "similar", edges.c.source == a, edges.c.target == b))
+            return len(gone)
+
+    def paper_vector_sample(self, model: str, size: int) -> np.ndarray:
+        """Up to ``size`` paper vectors by ``model``, drawn at random: the library's similarity
+        distribution, estimated without reading every paper."""
+        pv = paper_vectors
+        with self.db.read("sampling paper vectors") as conn:
+            rows = conn.execute(select(pv.c.dimension, pv.c.vector).where(pv.c.model == model)
+                                .order_by(func.random()).limit(size)).all()
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return from_f16(b"".join(bytes(v) for _, v in rows), len(rows), rows[0][0])
 
     def remove_from_scope(self, paper_id: str, scope: str) -> bool:
         """Take a paper out of ``scope``; True when no other scope held it and it was deleted."""
@@ -547,6 +576,9 @@ class PaperGraph:
             conn.execute(
                 update(r).where(r.c.target_paper_id.in_(chunk)).values(target_paper_id=None, match_method=None, match_score=None)
             )
+            for a, b in conn.execute(select(edges.c.source, edges.c.target).where(
+                    edges.c.kind == "similar", or_(edges.c.source.in_(chunk), edges.c.target.in_(chunk)))):
+                self._similar_stale.update({a, b} - ids)
             conn.execute(delete(edges).where(or_(edges.c.source.in_(chunk), edges.c.target.in_(chunk))))
             conn.execute(delete(r).where(r.c.paper_id.in_(chunk)))
             conn.execute(delete(pa).where(pa.c.paper_id.in_(chunk)))

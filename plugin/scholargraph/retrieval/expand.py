@@ -1,6 +1,11 @@
 """Graph expansion: from the hit papers to the papers they cite, that cite them, that are similar
 or share an author; each neighbour ranked by its relation's weight and its own best passage.
 
+A neighbour earns its place: its best passage, scored like a hit (``fusion.Relevance``) and
+times its relation's weight, must reach ``gate`` (a share of the top hit's score). The budget
+is a ceiling, never a quota: a cited paper that does not address the question stays out,
+and one that does comes in although no hit came from it.
+
 A neighbour's best passage often sits among the passages nearest the question, which the search
 fetched anyway (``near``). Any of its chunks there means its best chunk is there too, since
 ``near`` is the library's top. The other shortlisted neighbours get their chunks scored from the
@@ -13,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from scholargraph.packed_vectors import unit
+from scholargraph.retrieval.fusion import Relevance
 from scholargraph.retrieval.results import Neighbour
 from scholargraph.store import ChunkHit
 
@@ -49,7 +55,7 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     return sorted(score, key=score.get, reverse=True)[:size]
 
 
-def _best_by_packed(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
+def best_passages(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
     """Each paper's best passage, scored from the chunk vectors the graph keeps beside it.
 
     One indexed read and a matrix product, whether Chroma is embedded or a server; a paper
@@ -76,23 +82,31 @@ def expand(
     budget: int,
     edge_weights: dict[str, float],
     near: list[ChunkHit] | None = None,
+    relevance: Relevance | None = None,
+    gate: float = 0.0,
 ) -> list[Neighbour]:
-    """The best ``budget`` neighbours of the hit papers, each saying why it is there.
+    """At most ``budget`` neighbours of the hit papers that clear ``gate``, each saying why it is there.
 
-    ``near``: the passages nearest the question in these scopes, best first, if the caller has them.
+    ``near``: passages near the question in these scopes (the nearest by cosine, and the other
+    hit candidates), if the caller has them. ``relevance``: how the hits were scored; None
+    scores by cosine alone.
     """
+    relevance = relevance or Relevance(1.0)
     found = library.graph.neighbours(hit_papers, scopes, hops=hops)
     if not found:
         return []
     ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights)
     best: dict[str, ChunkHit] = {}
+    value: dict[str, float] = {}
     for hit in near or []:
-        if hit.paper_id in ids and (hit.paper_id not in best or hit.score > best[hit.paper_id].score):
-            best[hit.paper_id] = hit
+        if hit.paper_id in ids:
+            score = relevance.score(hit.id, hit.paper_id, hit.score)
+            if hit.paper_id not in best or score > value[hit.paper_id]:
+                best[hit.paper_id], value[hit.paper_id] = hit, score
     rest = [pid for pid in ids if pid not in best]
     if rest:
         chunk_ids = library.graph.chunk_ids(rest, scopes)
-        best.update(_best_by_packed(library, qvec, chunk_ids))
+        best.update(best_passages(library, qvec, chunk_ids))
         unpacked = {pid: cids for pid, cids in chunk_ids.items() if pid not in best}
         if unpacked:  # papers stored before the graph kept their vectors
             best.update(library.store.best_chunks(qvec, unpacked))
@@ -104,6 +118,9 @@ def expand(
             continue
         chunk = best[pid]
         weight = _weight(item, edge_weights)
+        score = weight * max(relevance.score(chunk.id, pid, chunk.score), 0.0)
+        if score < gate:
+            continue
         paper = meta[pid]
         scored.append(
             Neighbour(
@@ -111,7 +128,7 @@ def expand(
                 title=paper.get("title", ""),
                 relation=item["relation"],
                 via=item["via"],
-                score=round(weight * max(chunk.score, 0.0), 4),
+                score=round(score, 4),
                 text=chunk.text,
                 hop=item.get("hop", 1),
                 section=chunk.section,

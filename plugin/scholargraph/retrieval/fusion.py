@@ -17,7 +17,7 @@ at least ``floor`` as close as the best hit. Reciprocal rank fusion stays availa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
@@ -59,11 +59,49 @@ def convex_fusion(cosine: dict[str, float], keyword: dict[str, float], alpha: fl
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"retrieval.hybrid_alpha must lie in [0, 1], got {alpha}")
-    dense, kw = relative_to_best(cosine), min_max(keyword)
-    keyword_weight = (1.0 - alpha) * max(0.0, min(1.0, coverage))
-    fused = {}
-    for item in dense.keys() | kw.keys():
-        closeness = dense.get(item, 0.0)
-        lexical = kw.get(item, 0.0) if closeness >= floor else 0.0
-        fused[item] = alpha * closeness + keyword_weight * lexical
-    return fused
+    relevance = Relevance(max(cosine.values(), default=0.0), alpha, min_max(keyword), coverage, floor)
+    return {item: relevance.score(item, "", cosine.get(item, 0.0)) for item in cosine.keys() | keyword.keys()}
+
+
+class Relevance:
+    """How well one passage answers the question, on one scale for hits and graph neighbours.
+
+    The convex fusion above, kept as a scorer so that a neighbour's best passage, found after
+    the hits, is judged exactly like a hit: relative cosine (``alpha``), the keyword side where
+    the index matched it, and full keyword credit for passages of a paper the question names
+    ("What is PaperMage?", "PaperMage 是什么？"): a name is lexical evidence in any language. A
+    passage the keyword side cannot see (a Chinese paper for an English question) is judged on
+    its vectors alone, scaled to the full range, so the fusion never holds a missing keyword
+    match against a paper no keyword could match.
+    Gates compare these scores with the top hit's.
+    """
+
+    def __init__(self, best_cosine: float, alpha: float = 1.0, keyword: dict[str, float] | None = None,
+                 coverage: float = 0.0, floor: float = 0.0, named: frozenset[str] = frozenset(),
+                 name_credit: float = 0.0, ranks: dict[str, float] | None = None,
+                 blind: Callable[[str], bool] | None = None) -> None:
+        self.best = max(best_cosine, 1e-9)
+        self.alpha = alpha
+        self.keyword = keyword or {}  # already on [0, 1] (``min_max``)
+        self.keyword_weight = (1.0 - alpha) * max(0.0, min(1.0, coverage))
+        self.floor = floor
+        self.named = named
+        self.name_credit = name_credit
+        self.blind = blind  # papers the keyword side cannot see (another script): vectors alone
+        top = max((ranks or {}).values(), default=0.0)
+        self.ranks = {cid: r / top for cid, r in ranks.items()} if ranks and top > 0 else None
+
+    def score(self, chunk_id: str, paper_id: str, cosine: float) -> float:
+        """Relevance of one passage; with ``ranks`` (RRF, scaled to the best) ranked passages
+        score by rank, the others by relative cosine."""
+        closeness = min(max(cosine, 0.0) / self.best, 1.0)
+        if self.ranks is not None:
+            base = self.ranks.get(chunk_id, closeness * min(self.ranks.values()))
+            return max(base, self.name_credit) if paper_id in self.named else base
+        if self.blind is not None and self.blind(paper_id):  # no keyword can match: the vectors speak for both
+            lexical = self.keyword_weight * closeness
+        else:
+            lexical = self.keyword_weight * self.keyword.get(chunk_id, 0.0) if closeness >= self.floor else 0.0
+        if paper_id in self.named:
+            lexical = max(lexical, self.name_credit)
+        return self.alpha * closeness + lexical

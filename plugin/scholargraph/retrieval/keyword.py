@@ -18,8 +18,11 @@ from scholargraph.store import ChunkHit
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff]+")
+# Function words, and the words questions open with: "What is PaperMage?" must not match every
+# passage that says "what".
 _STOP = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was were with we our".split()
+    "a an and are as at be by for from has have in is it its of on or that the this to was were with we our "
+    "what which who whom whose how why when where do does did can could would should".split()
 )
 
 
@@ -98,3 +101,45 @@ class KeywordIndexCache:
                 self._cache = {k: v for k, v in self._cache.items() if k[0] != key_scopes}
                 self._cache[key] = KeywordIndex(store.texts(scopes))
             return self._cache[key]
+
+
+# Latin words (hyphens kept: "Multi-LexSum"); a name glued to Chinese text still splits off.
+_NAME_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+(?:-[0-9a-z\u00c0-\u024f]+)*")
+MAX_NAME_WORDS = 3
+
+
+def paper_name(title: str) -> str | None:
+    """The short name a paper goes by, when its title gives one: "PaperMage: A Unified Toolkit ..."
+    -> "papermage", "Paper Plain: Making ..." -> "paper plain". None for titles without a
+    name before a colon (a long head is a sentence, not a name)."""
+    head, sep, _ = (title or "").partition(":")
+    words = _NAME_WORD.findall(head.lower())
+    if not sep or not words or len(words) > MAX_NAME_WORDS:
+        return None
+    return " ".join(words)
+
+
+class PaperNames:
+    """Which papers a question names: the named-entity side of hybrid search.
+
+    A question that names a paper ("What is PaperMage?", "Was ist LayoutParser?", "PaperMage
+    是什么？") is about that paper whatever its language; the vectors of a short question are
+    too flat to tell. Names come from the library's own titles, so a common term that names
+    no paper ("GPT-4") is not one.
+    """
+
+    def __init__(self, papers: list[dict]) -> None:
+        self.names: dict[str, set[str]] = {}
+        self.languages = {p["id"]: p.get("language") or "und" for p in papers}
+        for paper in papers:
+            name = paper_name(paper.get("title") or "")
+            if name:
+                self.names.setdefault(name, set()).add(paper["id"])
+
+    def named_in(self, question: str) -> frozenset[str]:
+        words = _NAME_WORD.findall(question.lower())
+        found: set[str] = set()
+        for size in range(1, MAX_NAME_WORDS + 1):
+            for i in range(len(words) - size + 1):
+                found |= self.names.get(" ".join(words[i : i + size]), set())
+        return frozenset(found)

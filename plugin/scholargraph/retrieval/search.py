@@ -12,9 +12,9 @@ from dataclasses import replace
 import numpy as np
 
 from scholargraph.language import detect_language, script_family
-from scholargraph.retrieval.expand import expand
-from scholargraph.retrieval.fusion import convex_fusion, reciprocal_rank_fusion
-from scholargraph.retrieval.keyword import KeywordIndexCache
+from scholargraph.retrieval.expand import best_passages, expand
+from scholargraph.retrieval.fusion import Relevance, min_max, reciprocal_rank_fusion
+from scholargraph.retrieval.keyword import KeywordIndexCache, PaperNames
 from scholargraph.retrieval.results import Passage, SearchResult
 from scholargraph.store import ChunkHit
 
@@ -24,12 +24,41 @@ from scholargraph.store import ChunkHit
 NEAR_POOL = 50
 
 
+def diverse_hits(ranked: list[tuple[float, ChunkHit]], k: int, floor: float, per_paper: int) -> list[ChunkHit]:
+    """The ``k`` hits, best first, spread over the papers that answer the question.
+
+    A paper joins only when its best passage scores at least ``floor`` x the top one (a
+    relevance floor, so off-topic papers never fill a slot). While other admitted papers have
+    passages, one paper holds at most ``per_paper`` slots; the slots nobody else can use go
+    back to it, so a question about one paper still takes all its passages from that paper.
+    """
+    if not ranked:
+        return []
+    top = ranked[0][0]
+    admitted: set[str] = set()
+    for score, hit in ranked:
+        if hit.paper_id not in admitted and score >= floor * top:
+            admitted.add(hit.paper_id)
+    eligible = [hit for _, hit in ranked if hit.paper_id in admitted]
+    chosen: list[ChunkHit] = []
+    count: dict[str, int] = {}
+    for hit in eligible:
+        if len(chosen) < k and count.get(hit.paper_id, 0) < per_paper:
+            chosen.append(hit)
+            count[hit.paper_id] = count.get(hit.paper_id, 0) + 1
+    taken = {h.id for h in chosen}
+    chosen += [h for h in eligible if h.id not in taken][: k - len(chosen)]
+    order = {h.id: i for i, h in enumerate(eligible)}
+    return sorted(chosen, key=lambda h: order[h.id])
+
+
 class Searcher:
-    """Search over one library; keeps the BM25 indexes warm between questions."""
+    """Search over one library; keeps the BM25 indexes and paper names warm between questions."""
 
     def __init__(self, library) -> None:
         self.library = library
         self.keyword_cache = KeywordIndexCache()
+        self._names: dict[tuple, PaperNames] = {}
 
     def search(
         self,
@@ -40,12 +69,22 @@ class Searcher:
         hybrid: bool | None = None,
         neighbour_budget: int | None = None,
         task: str = "retrieve",
+        hit_floor: float | None = None,
+        neighbour_floor: float | None = None,
     ) -> SearchResult:
+        """Hits, then the graph neighbours that answer the question as well (see ``retrieval`` settings).
+
+        ``hit_floor``, ``neighbour_floor``: override the settings; 0 keeps every ranked passage
+        (for ranking evaluations, which score the order, not the context) or fills the
+        neighbour budget (to see the whole neighbourhood).
+        """
         cfg = self.library.settings.retrieval
         k = cfg.top_k if k is None else k
         hops = cfg.hops if hops is None else hops
         hybrid = cfg.hybrid if hybrid is None else hybrid
         budget = cfg.neighbour_budget if neighbour_budget is None else neighbour_budget
+        hit_floor = cfg.hit_floor if hit_floor is None else hit_floor
+        neighbour_floor = cfg.neighbour_floor if neighbour_floor is None else neighbour_floor
         timings: dict[str, float] = {}
         language = detect_language(question)
 
@@ -53,12 +92,17 @@ class Searcher:
         qvec = self.library.embedder.embed_queries([question], task=task)[0]
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
-        # One query serves both the hits and the neighbours' passages that lie near the question.
-        near = self._dense(qvec, scopes, max(k * 3 if hybrid else k, NEAR_POOL if hops > 0 else 0))
-        hits = near[: k * 3] if hybrid else near[:k]
+        # One query serves the hits, the pool they are picked from for diversity, and the
+        # neighbours' passages that lie near the question.
+        near = self._dense(qvec, scopes, max(k * 3, NEAR_POOL if hops > 0 else 0))
+        pool = near[: k * 3]
         if hybrid:
-            hits = self._fuse(question, language, qvec, hits, scopes, k)
-        hits = [h for h in hits if h.score >= cfg.score_threshold][:k]
+            pool, relevance = self._fuse(question, language, qvec, pool, scopes, k)
+        else:
+            relevance = Relevance(max((h.score for h in pool), default=0.0))
+        ranked = sorted(((relevance.score(h.id, h.paper_id, h.score), h) for h in pool
+                         if h.score >= cfg.score_threshold), key=lambda pair: (-pair[0], -pair[1].score))
+        hits = diverse_hits(ranked, k, hit_floor, cfg.passages_per_paper)
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
 
@@ -67,42 +111,73 @@ class Searcher:
         hit_papers = list(dict.fromkeys(p.paper_id for p in passages))
         neighbours = []
         if hops > 0 and hit_papers and budget > 0:
-            neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights, near)
+            gate = neighbour_floor * ranked[0][0]
+            neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights,
+                                near + pool, relevance, gate)
         timings["expand"] = (time.perf_counter() - t2) * 1000
         return SearchResult(question, language, passages, neighbours, timings)
 
     def _dense(self, qvec: np.ndarray, scopes: list[str] | None, k: int) -> list[ChunkHit]:
         return self.library.store.query(qvec, k, scopes)
 
-    def _fuse(self, question: str, language: str, qvec: np.ndarray, dense: list[ChunkHit], scopes,
-              k: int) -> list[ChunkHit]:
-        """Dense and BM25 rankings fused (``retrieval.fusion``); hits keep their cosine for display.
+    def _paper_names(self, scopes: list[str] | None, version) -> PaperNames:
+        key = (tuple(sorted(scopes)) if scopes is not None else None, version)
+        if key not in self._names:
+            self._names = {k: v for k, v in self._names.items() if k[0] != key[0]}
+            self._names[key] = PaperNames(self.library.graph.papers(scopes))
+        return self._names[key]
 
-        Keyword matches count only in papers written like the question (CJK or alphabetic,
-        ``script_family``): across that line the only words shared are names and acronyms,
-        and the vectors already match meaning.
+    def _fuse(self, question: str, language: str, qvec: np.ndarray, dense: list[ChunkHit], scopes,
+              k: int) -> tuple[list[ChunkHit], Relevance]:
+        """Dense and BM25 candidates, and the fused scorer that ranks them; hits keep their cosine.
+
+        The fusion leans per question. Keyword matches count only in papers written like the
+        question (CJK or alphabetic, ``script_family``): across that line the only words shared
+        are names and acronyms, and the vectors already match meaning; so a question in a language
+        the library's papers are not written in leans on the vectors. A question that names a paper gets that paper's
+        passages with full keyword credit, whatever its language.
         """
         cfg = self.library.settings.retrieval
-        index = self.keyword_cache.get(self.library.store, scopes, self.library.graph.scope_version(scopes))
-        keyword = index.search(question, k * 3)
+        version = self.library.graph.scope_version(scopes)
+        index = self.keyword_cache.get(self.library.store, scopes, version)
+        names = self._paper_names(scopes, version)
+        # Scores for as many matches as the dense pool holds (a neighbour's passage is judged by
+        # them too); the top k * 3 are also candidates for the hits. Scaled against every match,
+        # before the script filter: a paper that is the best match only among the few written
+        # like the question is not thereby a strong one.
+        matches = index.search(question, max(k * 3, NEAR_POOL))
+        scaled = min_max({h.id: s for h, s in matches})
         family = script_family(language)
-        if keyword and family != "und":
-            papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in keyword}), scopes)
-            keyword = [(h, s) for h, s in keyword
+        if family != "und":
+            papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in matches}), scopes)
+            matches = [(h, s) for h, s in matches
                        if script_family(papers.get(h.paper_id, {}).get("language") or "") in ("und", family)]
+        keyword = matches[: k * 3]
         by_id = {h.id: h for h in dense}
         missing = [h for h, _ in keyword if h.id not in by_id]
         if missing:  # keyword-only hits get their cosine: for fusion, display and the threshold
             vectors = self.library.store.chunk_vectors([h.id for h in missing])
             for hit in missing:  # copies: the index's hits are shared between questions
                 by_id[hit.id] = replace(hit, score=float(vectors[hit.id] @ qvec) if hit.id in vectors else 0.0)
+        named = names.named_in(question)
+        absent = [pid for pid in named if not any(h.paper_id == pid for h in by_id.values())]
+        if absent:  # a named paper far from the question's vector: its best passage joins
+            chunk_ids = self.library.graph.chunk_ids(absent, scopes)
+            for hit in best_passages(self.library, qvec, chunk_ids).values():
+                by_id[hit.id] = hit
+        best = max((h.score for h in by_id.values()), default=0.0)
         if cfg.fusion == "rrf":
             fused = reciprocal_rank_fusion([[h.id for h in dense], [h.id for h, _ in keyword]], cfg.rrf_k)
+            relevance = Relevance(best, named=named, name_credit=1.0, ranks=fused)
         else:
-            fused = convex_fusion({cid: h.score for cid, h in by_id.items()}, {h.id: s for h, s in keyword},
-                                  cfg.hybrid_alpha, index.coverage(question), cfg.keyword_floor)
-        order = sorted(fused, key=lambda cid: (-fused[cid], -by_id[cid].score))
-        return [by_id[cid] for cid in order]
+            blind = None
+            if family != "und" and not named:  # a named paper is the lookup: no vector-only credit
+                def blind(paper_id: str) -> bool:
+                    return script_family(names.languages.get(paper_id) or "") not in ("und", family)
+            relevance = Relevance(best, cfg.hybrid_alpha, {h.id: scaled[h.id] for h, _ in matches},
+                                  index.coverage(question), cfg.keyword_floor, named, 1.0 - cfg.hybrid_alpha,
+                                  blind=blind)
+        return list(by_id.values()), relevance
 
     @staticmethod
     def _passage(hit: ChunkHit, paper: dict) -> Passage:
