@@ -50,6 +50,25 @@ def test_all_eleven_files_and_the_chinese_paper_ingest(full_library):
     assert report.chunks > 100
 
 
+def test_every_chunk_has_a_section_and_a_page_and_none_is_a_reference(full_library):
+    import re
+
+    def norm(text: str) -> str:
+        return re.sub(r"[\W_]+", "", text.casefold())
+
+    for path, pid in full_library.first_report.paper_ids.items():
+        chunks = full_library.store.paper_chunks(pid, "lib")
+        assert chunks["ids"], path
+        for meta in chunks["metadatas"]:
+            assert meta.get("section") and meta.get("page_start"), (path, meta)
+            assert not re.fullmatch(r"(\d+\.? )?(references|bibliography|参考文献)", meta["section"], re.I), path
+        text = norm(" ".join(chunks["documents"]))
+        if path.endswith(".pdf"):
+            raws = [r["raw"] for r in full_library.graph.references_of(pid)]
+            leaked = [r for r in raws if len(norm(r)) > 40 and norm(r)[:60] in text]
+            assert not leaked, (path, leaked[:2])
+
+
 def test_printed_titles_become_paper_titles(full_library):
     papers = {p["id"]: p for p in full_library.papers()}
     for name, title in TITLES.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scholargraph.errors import ParseError
@@ -109,6 +109,7 @@ def parse_file_with_stats(
     if not sections:
         raise ParseError(path, "no body text found (only a title or a reference list)")
     abstract = _abstract(sections)
+    sections = _name_untitled(sections, abstract)
     body = " ".join(s.text for s in sections)
     paper = Paper(
         id=paper_id_for(digest),
@@ -174,6 +175,21 @@ def _drop_front_and_running_titles(pieces: list[Piece], front: FrontMatter) -> t
             skip.add(len(kept))
         kept.append(piece)
     return kept, skip
+
+
+def _name_untitled(sections: list[Section], abstract: str) -> list[Section]:
+    """The text before the first heading gets a name, so every passage cites a section: "Abstract"
+    when it is the abstract, "Text" when the document has no headings at all, else "Front matter"."""
+    if not sections or sections[0].title:
+        return sections
+    first = sections[0]
+    if abstract and abstract[:80] in first.text:
+        name = "Abstract"
+    elif all(not section.title for section in sections):
+        name = "Text"
+    else:
+        name = "Front matter"
+    return [replace(first, title=name), *sections[1:]]
 
 
 def _abstract(sections: list[Section]) -> str:
