@@ -17,10 +17,10 @@ from scholargraph.openwebui_bridge.chat import (
     model_applies,
     search_options,
 )
-from scholargraph.openwebui_bridge.indexing import files_in_scope, index_file, sync_knowledge
+from scholargraph.openwebui_bridge.indexing import files_in_scope, index_file, knowledge_state, sync_knowledge
 from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, log, run_blocking, status
 from scholargraph.openwebui_bridge.scopes import file_scope, is_paper_file, kb_scope
-from scholargraph.openwebui_bridge.sources import handoff_items, pack_sources, summary
+from scholargraph.openwebui_bridge.sources import handoff_items, pack_sources, plural, summary
 from scholargraph.openwebui_bridge.valves import settings_from_valves
 from scholargraph.retrieval.prompts import LANGUAGE_NAMES
 
@@ -50,7 +50,10 @@ async def plan_chat(library, items: list[dict[str, Any]], user: dict[str, Any], 
         if kb is None or (kb.meta or {}).get("source") == "external":
             continue  # external knowledge bases stay with Open WebUI
         outcomes = await sync_knowledge(library, kb_id, emitter, index_missing)
-        plan.notes += [o.message for o in outcomes if o.status in ("failed", "missing")]
+        state = await knowledge_state(library, kb_id, outcomes)
+        if not state.complete:  # say it where users look: the chat's status line
+            plan.notes.append(state.line())
+            await emit(emitter, status(f"ScholarGraph: {state.line()}"))
         plan.scopes.append(kb_scope(kb_id))
         plan.handled.add(("collection", kb_id))
     for file_id, item in file_items.items():
@@ -118,8 +121,7 @@ async def filter_inlet(body: dict[str, Any], *, valves: Any, user: dict[str, Any
             if plan.notes:
                 await emit(emitter, status("ScholarGraph: " + "; ".join(plan.notes[:3]), done=True))
             return body
-        await emit(emitter, status(f"ScholarGraph: searching {len(plan.scopes)} "
-                                   f"{'collection' if len(plan.scopes) == 1 else 'collections'}…"))
+        await emit(emitter, status(f"ScholarGraph: searching {plural(len(plan.scopes), 'collection')}…"))
         options = search_options(valves, user_valves)
         pack = await run_blocking(library.context, question, plan.scopes, **options)
     except Exception as exc:
@@ -127,8 +129,8 @@ async def filter_inlet(body: dict[str, Any], *, valves: Any, user: dict[str, Any
         await emit(emitter, status(f"ScholarGraph: {exc}", done=True))
         return body
     passages, papers, neighbours = summary(pack)
-    await emit(emitter, status(f"{passages} passages from {papers} papers"))
-    await emit(emitter, status(f"graph: {neighbours} neighbours"
+    await emit(emitter, status(f"{plural(passages, 'passage')} from {plural(papers, 'paper')}"))
+    await emit(emitter, status(f"graph: {plural(neighbours, 'neighbour')}"
                                + (" — " + "; ".join(plan.notes[:2]) if plan.notes else ""), done=True))
     sources = pack_sources(pack, plan.scopes, base_url(request))
     _replace_items(body, metadata, plan.handled, handoff_items(sources), valves.file_handler)

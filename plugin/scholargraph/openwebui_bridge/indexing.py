@@ -95,3 +95,54 @@ async def sync_knowledge(library, knowledge_id: str, emitter: Emitter = None, in
         _, path = await access.openwebui_file(record.id)
         outcomes.append(await index_file(library, record.id, scope, record, path))
     return outcomes
+
+
+@dataclass
+class KnowledgeState:
+    """How much of a knowledge base ScholarGraph can search: its paper files, how many are
+    indexed, and which failed with what reason (Open WebUI's spinner ends before indexing does)."""
+
+    total: int
+    indexed: int
+    failed: list[tuple[str, str]]
+
+    @property
+    def complete(self) -> bool:
+        return self.indexed >= self.total
+
+    def line(self) -> str:
+        """'3 of 5 papers indexed, 1 failed: scan.pdf — no text layer and OCR off'."""
+        from scholargraph.openwebui_bridge.sources import plural
+
+        text = f"{self.indexed} of {plural(self.total, 'paper')} indexed"
+        waiting = self.total - self.indexed - len(self.failed)
+        if self.failed:
+            shown = "; ".join(f"{name} — {_reason(name, why)}" for name, why in self.failed[:2])
+            more = f" (+{len(self.failed) - 2} more)" if len(self.failed) > 2 else ""
+            text += f", {len(self.failed)} failed: {shown}{more}"
+        if waiting > 0:
+            text += f", {waiting} still to index"
+        return text
+
+
+def _reason(name: str, why: str) -> str:
+    why = (why or "could not be indexed").strip()
+    return why[len(name) + 1:].strip() if why.startswith(name + ":") else why
+
+
+async def knowledge_state(library, knowledge_id: str, outcomes: list[IndexOutcome] = ()) -> KnowledgeState:
+    """The indexing state of a knowledge base now; ``outcomes`` of a sync just run win over
+    the failure recorded on a file's meta before it."""
+    files = [f for f in await access.knowledge_files(knowledge_id) if is_paper_file(file_name(f))]
+    present = await run_blocking(files_in_scope, library, kb_scope(knowledge_id))
+    fresh = {o.file_id: o for o in outcomes}
+    failed = []
+    for record in files:
+        if record.id in present:
+            continue
+        outcome = fresh.get(record.id)
+        if outcome is not None and outcome.status in ("failed", "missing"):
+            failed.append((file_name(record), outcome.message))
+        elif outcome is None and file_state(record).get("status") == "failed":
+            failed.append((file_name(record), file_state(record).get("error") or ""))
+    return KnowledgeState(len(files), sum(1 for f in files if f.id in present), failed)

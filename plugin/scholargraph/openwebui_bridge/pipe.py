@@ -1,7 +1,11 @@
-"""The assistant Pipe: retrieve like the Filter, then stream the chat LLM's answer citing [n].
+"""The assistant Pipe: retrieve like the Filter, then stream a model's answer citing [n].
 
-Without a chat LLM (none set, or it cannot be reached) the Pipe still answers: the sentences
-of the papers that answer best, each cited [n], the sources, and which valve to set.
+The answer is written by one of Open WebUI's own models (the ``base_model`` valve, or the
+user's own), called through Open WebUI's chat completion path with the user's request, so its
+access control, connection keys and streaming apply; ScholarGraph's own ``llm.*`` settings are
+the fallback when no base model is chosen. Without any model (or when it fails) the Pipe still
+answers: the sentences of the papers that answer best, each cited [n], the sources, and which
+valve to set.
 """
 
 from __future__ import annotations
@@ -11,22 +15,31 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.access import base_url
 from scholargraph.llm import configured
-from scholargraph.openwebui_bridge.chat import chat_items, earlier_user_texts, last_user_text, search_options, user_language
+from scholargraph.openwebui_bridge import access, connections
+from scholargraph.openwebui_bridge.access import base_url
+from scholargraph.openwebui_bridge.chat import (
+    chat_items, earlier_user_texts, is_pipe_model, last_user_text, search_options, user_language,
+)
 from scholargraph.openwebui_bridge.filter import PIPE_ITEMS_KEY, Plan, plan_chat
 from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
 from scholargraph.openwebui_bridge.scopes import PIPE_MODEL_ID, kb_scope
-from scholargraph.openwebui_bridge.sources import pack_sources, summary
+from scholargraph.openwebui_bridge.sources import pack_sources, summary_line
 from scholargraph.openwebui_bridge.valves import settings_from_valves
 from scholargraph.retrieval.extractive import quote_answer
-from scholargraph.retrieval.prompts import resolve_language
+from scholargraph.retrieval.prompts import answer_messages, resolve_language
 
-NO_LLM = ("Quoted from your papers: no chat LLM is set for ScholarGraph. For written answers an admin sets "
-          "the Pipe's llm_url and llm_model valves (Admin Panel → Functions → ScholarGraph Assistant → Valves).")
+VALVES = "Admin Panel → Functions → ScholarGraph Assistant → Valves"
+NO_LLM = ("Quoted from your papers: no model is chosen to write ScholarGraph's answers. For written answers "
+          f"an admin picks one of Open WebUI's models in the Pipe's base_model valve ({VALVES}; each user may "
+          "pick their own under Settings → Valves), or sets llm_url and llm_model for a chat LLM of its own.")
 LLM_FAILED = ("Quoted from your papers: the chat LLM at {url} could not answer ({reason}). An admin checks "
-              "the Pipe's llm_url and llm_model valves (Admin Panel → Functions → ScholarGraph Assistant → Valves).")
+              f"the Pipe's llm_url and llm_model valves ({VALVES}).")
+MODEL_FAILED = ("Quoted from your papers: Open WebUI's model {model} could not answer ({reason}). Pick another "
+                f"in the Pipe's base_model valve ({VALVES}) or in your own valves (Settings → Valves).")
+NOTHING_READABLE = "No readable paper is attached: {why}. Attach a knowledge base or paper you can open and ask again."
+NOTHING_ATTACHED = ("Attach a knowledge base or a paper to the chat (type # in the message box), or ask an admin "
+                    "to set the Pipe's knowledge_ids valve, and ask again.")
 
 
 async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None,
@@ -45,10 +58,17 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         plan = await plan_chat(library, items, user, emitter, True) if items else Plan()
         scopes = plan.scopes or default_scopes(valves)
         if not scopes:
-            yield ("Attach a knowledge base or a paper to the chat (or set the Pipe's "
-                   "knowledge_ids valve) and ask again.")
+            if items:  # something was attached, but nothing of it can be read or indexed
+                why = "; ".join(plan.notes[:3]) or "the attachments hold no paper ScholarGraph reads"
+                await emit(emitter, status(f"ScholarGraph: {why}", done=True))
+                yield NOTHING_READABLE.format(why=why)
+            else:
+                yield NOTHING_ATTACHED
             return
         scopes = await allowed_default_scopes(scopes, plan.scopes, user)
+        if not scopes:
+            yield NOTHING_READABLE.format(why="you have no access to the knowledge bases this assistant searches")
+            return
         await emit(emitter, status("ScholarGraph: searching…"))
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
         if pack.sources:
@@ -59,10 +79,13 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         log.exception("ScholarGraph pipe failed")
         yield f"ScholarGraph could not search the library: {exc}"
         return
-    passages, papers, neighbours = summary(pack)
-    await emit(emitter, status(f"{passages} passages from {papers} papers, graph: {neighbours} neighbours", done=True))
+    await emit(emitter, status(summary_line(pack), done=True))
     if not pack.sources:
-        yield "No passage in the attached papers matches this question."
+        if not await run_blocking(library.papers, scopes):
+            why = "; ".join(plan.notes[:2]) or "the attached knowledge bases hold no indexed paper yet"
+            yield NOTHING_READABLE.format(why=why)
+        else:
+            yield "No passage in the attached papers matches this question."
         return
     sources = pack_sources(pack, scopes, base_url(request))
     if emitter is not None:
@@ -70,6 +93,11 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
             await emit(emitter, {"type": "source", "data": src})
     else:
         yield {"sources": sources}
+    model_id = base_model(valves, user.get("valves"))
+    if model_id:
+        async for piece in answer_with_model(library, request, user, model_id, question, pack):
+            yield piece
+        return
     if not configured(library.settings.llm):
         yield await quoted(library, question, pack, NO_LLM)
         return
@@ -82,6 +110,31 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         log.warning("ScholarGraph Pipe: chat LLM failed, quoting the papers instead: %s", exc)
         note = LLM_FAILED.format(url=library.settings.llm.base_url, reason=_reason(exc))
         yield ("\n\n" if written else "") + await quoted(library, question, pack, note)
+
+
+def base_model(valves: Any, user_valves: Any = None) -> str:
+    """The Open WebUI model that writes answers: the user's own choice, else the admin's."""
+    mine = (getattr(user_valves, "base_model", "") or "").strip() if user_valves is not None else ""
+    chosen = mine or (getattr(valves, "base_model", "") or "").strip()
+    return "" if is_pipe_model(chosen) else chosen  # the Assistant cannot write its own answers
+
+
+async def answer_with_model(library, request: Any, user: dict[str, Any], model_id: str, question: str,
+                            pack) -> AsyncIterator[str]:
+    """Stream Open WebUI model ``model_id``'s answer over the pack; quote the papers if it fails."""
+    messages = answer_messages(question, pack.text, pack.language, library.settings.llm.answer_language)
+    written = False
+    try:
+        async for piece in connections.chat_stream(request, user, model_id, messages):
+            written = True
+            yield piece
+    except Exception as exc:  # one line in the log, not a traceback per question
+        log.warning("ScholarGraph Pipe: Open WebUI model %s failed, quoting the papers instead: %s", model_id, exc)
+        note = MODEL_FAILED.format(model=model_id, reason=_reason(exc))
+        yield ("\n\n" if written else "") + await quoted(library, question, pack, note)
+        return
+    if not written:
+        yield await quoted(library, question, pack, MODEL_FAILED.format(model=model_id, reason="an empty answer"))
 
 
 async def quoted(library, question: str, pack, note: str) -> str:

@@ -82,3 +82,14 @@ def summary(pack) -> tuple[int, int, int]:
     """(passages, papers, graph neighbours) of a context pack."""
     hits = [s for s in pack.sources if not s.relation]
     return sum(len(s.passages) for s in hits), len(hits), len(pack.sources) - len(hits)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 paper', '2 papers' (``many`` for irregular plurals)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def summary_line(pack) -> str:
+    """The status line after a search: '8 passages from 1 paper, graph: 1 neighbour'."""
+    passages, papers, neighbours = summary(pack)
+    return f"{plural(passages, 'passage')} from {plural(papers, 'paper')}, graph: {plural(neighbours, 'neighbour')}"

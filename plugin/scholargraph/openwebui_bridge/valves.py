@@ -23,11 +23,12 @@ def _field(dotted: str):
     return model.model_fields[leaf]
 
 
-def knob(dotted: str, default: Any = ..., note: str = "") -> Any:
+def knob(dotted: str, default: Any = ..., note: str = "", secret: bool = False) -> Any:
     """A Valves field that maps onto one setting: its description comes from the settings model.
 
     With no ``default`` the valve starts at the setting's built-in default; an explicit empty
-    default ("" or 0) means "keep what the server's SCHOLARGRAPH_* environment says".
+    default ("" or 0) means "keep what the server's SCHOLARGRAPH_* environment says". A
+    ``secret`` (an API key) is drawn by Open WebUI as a password field.
     """
     info = _field(dotted)
     if default is ...:
@@ -36,11 +37,16 @@ def knob(dotted: str, default: Any = ..., note: str = "") -> Any:
             default = str(default)
     env = "SCHOLARGRAPH_" + dotted.upper().replace(".", "__")
     text = (info.description or "").rstrip(".")
+    if default == 0 and dotted in _EMPTY_ZERO:  # a valve has no None: say what 0 means, once
+        text = text.split("; None ", 1)[0]
     if default == "" or (default == 0 and dotted in _EMPTY_ZERO):
         text += f". {'Empty' if default == '' else '0'} keeps the server's {env} (or the built-in default)"
     if note:
         text += f". {note}"
-    return Field(default, description=text + ".", json_schema_extra={"setting": dotted})
+    extra: dict[str, Any] = {"setting": dotted}
+    if secret:
+        extra["input"] = {"type": "password"}
+    return Field(default, description=text + ".", json_schema_extra=extra)
 
 
 class LibraryValves(BaseModel):
@@ -54,12 +60,46 @@ class LibraryValves(BaseModel):
     embedding_backend: str = knob("embedding.backend", "", "'local' or 'vllm'")
     vllm_url: str = knob("embedding.base_url", "")
     embedding_model: str = knob("embedding.model", "")
-    embedding_api_key: str = knob("embedding.api_key", "")
+    embedding_api_key: str = knob("embedding.api_key", "", secret=True)
     embedding_dimensions: int = knob("embedding.dimensions", 0)
     embedding_instructions: str = knob("embedding.instructions", "", "JSON object")
     chroma_host: str = knob("store.chroma_host", "")
     chroma_port: int = knob("store.chroma_port", 0)
     graph_database_url: str = knob("graph.database_url", "")
+
+
+def _model_select() -> dict[str, Any]:
+    return {"input": {"type": "select", "options": "base_model_options"}}
+
+
+class AssistantModelValves(BaseModel):
+    """The Assistant's first valve: which of Open WebUI's models writes its answers. A mixin
+    placed after ``RetrievalValves`` in the bases, so Open WebUI draws it at the top."""
+
+    base_model: str = Field(
+        "", description="The Open WebUI model that writes the Assistant's answers (any model of its connections "
+        "or Workspace), called with the user's own access; empty = ScholarGraph's llm_url/llm_model if set, "
+        "else answers quoted from the papers.", json_schema_extra=_model_select())
+
+    @classmethod
+    def base_model_options(cls, __user__: Any = None) -> list[dict[str, str]]:
+        from scholargraph.openwebui_bridge.connections import model_options
+
+        return model_options()
+
+
+class AssistantUserValves(BaseModel):
+    """A user's own choice of the model that writes their answers."""
+
+    base_model: str = Field(
+        "", description="The model that writes my answers; empty = the admin's choice.",
+        json_schema_extra=_model_select())
+
+    @classmethod
+    def base_model_options(cls, __user__: Any = None) -> list[dict[str, str]]:
+        from scholargraph.openwebui_bridge.connections import model_options
+
+        return model_options()
 
 
 class RetrievalValves(LibraryValves):
@@ -74,6 +114,7 @@ class RetrievalValves(LibraryValves):
     score_threshold: float = knob("retrieval.score_threshold")
     edge_weights: str = knob("retrieval.edge_weights", "", "JSON object, e.g. {\"cites\": 1.0, \"similar\": 0.7}")
     context_tokens: int = knob("retrieval.context_tokens")
+    library_questions: str = knob("retrieval.library_questions")
 
 
 def settings_overrides(valves: Any) -> dict[str, Any]:
