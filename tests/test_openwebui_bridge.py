@@ -245,7 +245,7 @@ def test_events_keep_the_scope_in_step(owui, filter_valves):
     assert run(sg.handle_event(added, None, valves)).startswith("skipped")
     assert len(library.papers(["kb:kb1"])) == 1
     removed = dict(added, event="knowledge.file.removed")
-    assert run(sg.handle_event(removed, None, valves)) == "removed 1 paper(s)"
+    assert run(sg.handle_event(removed, None, valves)) == "removed 1 paper"
     assert library.papers(["kb:kb1"]) == []
     run(sg.handle_event(added, None, valves))
     deleted = {"event": "knowledge.deleted", "subject": {"type": "knowledge", "id": "kb1"}, "data": {}}

@@ -8,6 +8,7 @@ from scholargraph.openwebui_bridge import access
 from scholargraph.openwebui_bridge.indexing import _delete_scope, _remove_file, index_file
 from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
 from scholargraph.openwebui_bridge.scopes import file_scope, kb_scope
+from scholargraph.openwebui_bridge.sources import plural
 from scholargraph.openwebui_bridge.valves import settings_from_valves
 
 
@@ -32,10 +33,10 @@ async def handle_event(event: dict[str, Any], name: str | None, valves: Any) -> 
         return f"{outcome.status}: {outcome.message}"
     if name == "knowledge.file.removed" and data.get("knowledge_id"):
         gone = await run_blocking(_remove_file, library, kb_scope(data["knowledge_id"]), subject.get("id"))
-        return f"removed {len(gone)} paper(s)"
+        return f"removed {plural(len(gone), 'paper')}"
     if name in ("knowledge.deleted", "knowledge.reset") and subject.get("id"):
         gone = await run_blocking(_delete_scope, library, kb_scope(subject["id"]))
-        return f"forgot knowledge base {subject['id']} ({len(gone)} paper(s) deleted everywhere)"
+        return f"forgot knowledge base {subject['id']} ({plural(len(gone), 'paper')} deleted everywhere)"
     if name == "file.deleted" and subject.get("id"):
         await run_blocking(_delete_scope, library, file_scope(subject["id"]))
         return f"forgot file {subject['id']}"
