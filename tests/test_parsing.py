@@ -410,3 +410,10 @@ def test_pdfs_parse_in_several_threads_at_once(shared_data):
     with cf.ThreadPoolExecutor(max_workers=3) as pool:
         together = list(pool.map(parse_file, paths))
     assert [p.body_text for p in together] == [serial[path.name].body_text for path in paths]
+
+
+def test_accents_drawn_over_their_letter_are_composed(parsed):
+    """TeX draws "Färber" as "Farber" plus a "¨" that pdfium emits after the word."""
+    s2orc = parsed("2020.acl-main.447.pdf")
+    assert "Saier and Färber (2019)" in s2orc.body_text and "¨" not in s2orc.body_text
+    assert any((r.title or "").startswith("unarxive: a large scholarly data set") for r in s2orc.references)

@@ -33,6 +33,7 @@ _SENTENCE_END = re.compile(r"[.!?:;。！？；]$")
 _MARKS_ONLY = re.compile(r"[^\w]*|[\u00b9\u00b2\u00b3\u2070-\u2079\W]*")
 _CJK = re.compile(f"[{CJK}\u3000-\u303f\uff00-\uffef]")
 _ABSTRACT = re.compile(r"(?:abstract|a b s t r a c t|摘\s*要)\b", re.IGNORECASE)
+_ACCENTS = "¨´`˘ˇ˜˚"
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi|medi|[-.,]b$|-bd|bx", re.IGNORECASE)
 
 # A block is heading-sized when its font is at least this much larger than the body's.
@@ -148,6 +149,7 @@ def _lines(textpage, raw, split_gaps: bool = False) -> list[Line]:
 
     lines: list[Line] = []
     for first_t, stripped in segments:
+        text_of_line = _place_accents(first_t, stripped, char_index, box)
         last_t = first_t + max(len(stripped.rstrip("".join(_SOFT_HYPHENS))), 1) - 1
         letters = [k for k, ch in enumerate(stripped) if ch.isalnum()]
         samples = [letters[0], letters[len(letters) // 2], letters[-1]] if letters else [0]
@@ -163,7 +165,7 @@ def _lines(textpage, raw, split_gaps: bool = False) -> list[Line]:
         angle = raw.FPDFText_GetCharAngle(handle, mid)
         lines.append(
             Line(
-                text=stripped,
+                text=text_of_line,
                 x0=min(x0, x1),
                 x1=max(x0, x1, mid_box[1]),
                 baseline=oy.value,
@@ -176,6 +178,44 @@ def _lines(textpage, raw, split_gaps: bool = False) -> list[Line]:
             )
         )
     return _merge_same_line(lines)
+
+
+def _place_accents(first_t: int, text: str, char_index, box) -> str:
+    """Spacing accents put back before the letter they are drawn over.
+
+    TeX draws "Färber" as "F", "a", "rber" and a separate "¨" over the "a"; pdfium emits the
+    accent after the word ("Farber ¨ (2019)"). Placed before its letter, the text repair
+    (``text.clean_text``) composes "Färber"."""
+    if not any(ch in _ACCENTS for ch in text):
+        return text
+    letters = [(k, box(char_index(first_t + k))) for k, ch in enumerate(text) if ch.isalpha()]
+    before: dict[int, str] = {}  # letter position -> accent drawn over it
+    moved: set[int] = set()
+    for k, ch in enumerate(text):
+        if ch not in _ACCENTS:
+            continue
+        left, right, _, _ = box(char_index(first_t + k))
+        centre = (left + right) / 2
+        over = [j for j, (l, r, _, _) in letters if l - 0.3 <= centre <= r + 0.3 and j not in before]
+        if over and over[0] != k + 1:
+            before[over[0]] = ch
+            moved.add(k)
+    if not moved:
+        return text
+    dropped = set(moved)
+    for k in moved:  # the spaces pdfium put around the stray accent: one stays only if the words are apart
+        a, b = k - 1, k + 1
+        while a >= 0 and text[a] == " ":
+            a -= 1
+        while b < len(text) and text[b] == " ":
+            b += 1
+        spaces = [i for i in range(a + 1, b) if i != k]
+        if not spaces or a < 0 or b >= len(text):
+            dropped.update(spaces)
+            continue
+        gap = box(char_index(first_t + b))[0] - box(char_index(first_t + a))[1]
+        dropped.update(spaces if gap < 1.0 else spaces[1:])
+    return "".join(before.get(k, "") + ch for k, ch in enumerate(text) if k not in dropped)
 
 
 def _split_at_gaps(segment: tuple[int, str], char_index, box, size_of) -> list[tuple[int, str]]:
