@@ -45,6 +45,10 @@ class Filter:
         keyword_search: Literal["admin", "on", "off"] = Field(
             "admin", description="Also match my questions' exact words (hybrid search: names, acronyms, gene "
             "symbols); 'admin' = the admin's setting.")
+        library_questions: Literal["admin", "auto", "off", "always"] = Field(
+            "admin", description="Answer questions about my whole library ('what are the main themes of my papers?') "
+            "from its graph: themes, in-library citations, abstracts; 'auto' = when a question sounds like one; "
+            "'admin' = the admin's setting.")
         answer_language: str = Field("", description="Ask the chat model to answer in this language (e.g. 'en', 'zh'); empty = the question's language.")
 
     def __init__(self):

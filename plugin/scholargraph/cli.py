@@ -328,6 +328,20 @@ def _search_options(k: Optional[int], hops: Optional[int], hybrid: Optional[bool
     return {"k": k, "hops": hops, "hybrid": hybrid}
 
 
+SCOPE_HELP = ("'library': answer from the whole library's graph (themes, in-library citations, abstracts); "
+              "'passages': from matching passages only. Default: retrieval.library_questions decides.")
+
+
+def _scope_mode(scope: Optional[str]) -> Optional[str]:
+    """--scope library|passages as a retrieval.library_questions mode ('always' / 'off')."""
+    if scope is None:
+        return None
+    modes = {"library": "always", "passages": "off"}
+    if scope not in modes:
+        _fail(ScholarGraphError(f"--scope takes 'library' or 'passages', not {scope!r}"))
+    return modes[scope]
+
+
 def _hit_where(section: str, page: int | None, score: float) -> str:
     """'(Methods, p. 3, score 0.512)', leaving out what a passage lacks (no section, no page in non-PDFs)."""
     parts = [escape(section) if section else "", f"p. {page}" if page is not None else "", f"score {score:.3f}"]
@@ -345,6 +359,8 @@ def search(
     hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
                                           show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
     as_json: bool = typer.Option(False, "--json", help="Print JSON, the same shape as the service's /search."),
+    scope: Optional[str] = typer.Option(None, "--scope", metavar="library|passages",
+                                        help="'library': the library's themes and in-library citations instead of passages."),
 ) -> None:
     """Find passages, and the papers around them on the graph. Each call loads the embedding model
     (seconds): `scholargraph chat` (a question loop) or `scholargraph serve` keep it loaded."""
@@ -353,6 +369,19 @@ def search(
     _question(question)
     library = _library(ctx)
     _require_papers(library, kb or None)
+    if _scope_mode(scope) == "always":
+        from scholargraph.retrieval.library_overview import build_overview, overview_pack
+
+        overview = build_overview(library, kb or None)
+        if as_json:
+            _print_json(overview.to_json())
+            return
+        pack = overview_pack(library, question, kb or None, None, library.settings.retrieval.context_tokens)
+        console.print(pack.overview.text(), highlight=False, markup=False)
+        console.print("\n[bold]Sources[/bold]")
+        for src in pack.sources:
+            console.print(src.line(), highlight=False, markup=False)
+        return
     try:
         with _loading_model(library):
             result = library.search(question, kb or None, **_search_options(k, hops, hybrid))
@@ -385,6 +414,7 @@ def ask(
     llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name (llm.model)."),
     show_context: bool = typer.Option(False, "--show-context", help="Also print the full context pack."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, its cited sentences and the sources as JSON."),
+    scope: Optional[str] = typer.Option(None, "--scope", metavar="library|passages", help=SCOPE_HELP),
 ) -> None:
     """Answer citing \\[n], then the numbered sources. The chat LLM writes the answer; without one
     (or when it cannot be reached) the sentences of your papers that answer best are quoted."""
@@ -405,7 +435,10 @@ def ask(
     try:
         with _loading_model(library):
             warm(library)  # the model loads under the status line; the LLM's text streams after it
-        got = answer_question(library, question, scopes, _search_options(k, hops, hybrid), on_piece=piece)
+        options = _search_options(k, hops, hybrid)
+        if scope is not None:
+            options["library_questions"] = _scope_mode(scope)
+        got = answer_question(library, question, scopes, options, on_piece=piece)
     except ScholarGraphError as exc:
         _fail(exc)
     if got is None:

@@ -179,10 +179,16 @@ class Library:
         """Passages and graph neighbours for a question (see ``Searcher.search`` for options)."""
         return self.searcher.search(question, scopes, **options)
 
-    def context(self, question: str, scopes: list[str] | None = None, **options: Any):
-        """Search, then pack numbered sources within the token budget."""
+    def context(self, question: str, scopes: list[str] | None = None, *, library_questions: str | None = None,
+                **options: Any):
+        """Search, then pack numbered sources within the token budget; a question about the whole
+        library (``library_questions``, default ``retrieval.library_questions``) gets its overview."""
         from scholargraph.retrieval.context import build_context
+        from scholargraph.retrieval.library_overview import library_pack
 
+        pack = library_pack(self, question, scopes, library_questions)
+        if pack is not None:
+            return pack
         return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)
 
     def answer_stream(self, question: str, pack) -> Iterator[str]:

@@ -326,6 +326,16 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         result = lib().search(q, kb or None, k=k, hops=hops, hybrid=hybrid, neighbour_budget=neighbour_budget)
         return result.to_json()
 
+    @app.get("/library/overview", dependencies=[auth])
+    def library_overview(kb: list[str] | None = Query(None, description="Scopes; repeat for several; none = all.")
+                         ) -> dict[str, Any]:
+        """The library's themes, in-library citation counts and citations between its papers; the
+        same JSON as `scholargraph search --scope library --json` (the pack questions about the
+        whole library are answered from)."""
+        from scholargraph.retrieval.library_overview import build_overview
+
+        return build_overview(lib(), kb or None).to_json()
+
     @app.get("/papers", dependencies=[auth])
     def papers(kb: list[str] | None = Query(None)) -> list[dict[str, Any]]:
         return lib().papers(kb or None)

@@ -196,6 +196,15 @@ class RetrievalSettings(BaseModel):
         description="How much each relation counts when ranking neighbours.",
     )
     context_tokens: int = Field(3000, description="Token budget of the context pack given to the LLM.")
+    library_questions: Literal["auto", "off", "always"] = Field(
+        "auto", description="Questions about the library as a whole ('what are the main themes of my papers?', "
+        "'which are most cited by the others?') answered from the graph (themes, in-library citations, abstracts): "
+        "'auto' = when the question is close to such a question, 'always', or 'off'.",
+    )
+    library_threshold: float = Field(
+        0.65, ge=0.0, le=1.0, description="'auto' library questions: the least cosine between the question and one "
+        "of the prototype library questions (by the library's embedder).",
+    )
 
 
 class LLMSettings(BaseModel):

@@ -82,8 +82,8 @@ def add_system_note(body: dict[str, Any], note: str) -> None:
 
 
 def search_options(valves: Any, user_valves: Any = None) -> dict[str, Any]:
-    """k / hops / hybrid / neighbour budget from the valves; a user's own hops (>= 0) and
-    keyword search ('on' / 'off') win over the admin's."""
+    """k / hops / hybrid / neighbour budget from the valves; a user's own hops (>= 0), keyword
+    search ('on' / 'off') and library questions ('auto' / 'off' / 'always') win over the admin's."""
     options = {"k": valves.top_k, "hops": valves.hops, "hybrid": valves.hybrid,
                "neighbour_budget": valves.neighbour_budget}
     user_hops = getattr(user_valves, "hops", -1) if user_valves is not None else -1
@@ -92,4 +92,7 @@ def search_options(valves: Any, user_valves: Any = None) -> dict[str, Any]:
     keyword = getattr(user_valves, "keyword_search", "admin") if user_valves is not None else "admin"
     if keyword in ("on", "off"):
         options["hybrid"] = keyword == "on"
+    mine = getattr(user_valves, "library_questions", "admin") if user_valves is not None else "admin"
+    if mine in ("auto", "off", "always"):  # whole-library questions answered from the graph (library_overview)
+        options["library_questions"] = mine
     return options

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 from scholargraph.chunking import count_tokens, truncate_tokens
 from scholargraph.retrieval.results import SearchResult
@@ -89,6 +90,7 @@ class ContextPack:
     text: str
     sources: list[Source]
     language: str
+    overview: Any = None  # for a question about the whole library: its answer without an LLM (library_overview)
 
 
 def _where(section: str, page: int | None) -> str:

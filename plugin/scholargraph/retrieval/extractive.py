@@ -165,5 +165,8 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
 
 
 def quote_answer(library, question: str, pack: ContextPack) -> ExtractiveAnswer:
-    """``extract_answer`` with the library's embedder and ``llm.extractive_sentences``."""
+    """``extract_answer`` with the library's embedder and ``llm.extractive_sentences``; a pack
+    about the whole library answers with its overview's lines."""
+    if pack.overview is not None:
+        return pack.overview
     return extract_answer(question, pack, library.embedder, library.settings.llm.extractive_sentences)
