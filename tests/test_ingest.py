@@ -208,7 +208,8 @@ def test_cli_lists_papers_and_graph_as_json(tmp_path, shared_data):
     assert set(papers[0]) == {"id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks"}
     assert {p["language"] for p in papers} == {"en", "zh"}
     assert all(Path(p["source"]).parent == Path(os.path.abspath(docs)) for p in papers)
-    assert json.loads(runner.invoke(app, data + ["papers", "--kb", "elsewhere", "--json"]).stdout) == []
+    elsewhere = runner.invoke(app, data + ["papers", "--kb", "elsewhere", "--json"])
+    assert elsewhere.exit_code == 1 and "no papers in 'elsewhere'" in elsewhere.output
     graph = json.loads(runner.invoke(app, data + ["graph", "--json"]).stdout)
     assert {n["id"] for n in graph["nodes"]} == {p["id"] for p in papers}
     assert all(set(e) == {"source", "target", "kind", "weight"} for e in graph["edges"])
