@@ -67,6 +67,7 @@ def main() -> None:
         "pack_ms": round(1000 * statistics.median(pack_times), 1), "pack_tokens": count_tokens(pack.text),
         "threshold": library.settings.retrieval.library_threshold,
         "ordinary_max_score": round(max(s for _, s in ordinary), 3),
+        "ordinary_max_score_not_one_paper": round(max(s for top, s in ordinary if top != lo.ORDINARY), 3),
         "ordinary_routed": sum(1 for top, s in ordinary if top != lo.ORDINARY and s >= library.settings.retrieval.library_threshold),
         "library_min_score": round(min(s for _, s in library_qs), 3),
         "library_missed": sum(1 for top, s in library_qs if top == lo.ORDINARY or s < library.settings.retrieval.library_threshold),
