@@ -1,25 +1,41 @@
 """Install ScholarGraph's Open WebUI functions into a running Open WebUI, through its API.
 
-Run once by the compose ``functions-installer`` service (and safe to run again): it signs in as
-the admin, then for each ``plugin/openwebui/*.py`` creates the function (or updates it when
-its code changed), switches it on and, for filters and actions, makes it global. Valves can be
-preset from ``SCHOLARGRAPH_FUNCTION_VALVES`` (JSON: ``{"*": {...}, "<function id>": {...}}``;
-a key is applied only where the function's Valves declare it).
+The one way to install, by hand or as the compose ``functions-installer`` service, and safe to
+run again and again: for each ``plugin/openwebui/*.py`` it creates the function or updates it
+when its code changed, then reads its state and switches it on (and, for filters and actions,
+global) only where it is not already: it never toggles blindly. Valves can be preset from
+``SCHOLARGRAPH_FUNCTION_VALVES`` (JSON: ``{"*": {...}, "<function id>": {...}}``; a key is applied
+only where the function's Valves declare it); ``--assistant-model`` presets the Assistant's
+``base_model``.
 
-Environment:
-  OPEN_WEBUI_URL          base URL of Open WebUI (default http://open-webui:8080)
+Open WebUI 0.12 runs its model access check on every Action for non-admin users, also for models
+that users may chat with only through ``BYPASS_MODEL_ACCESS_CONTROL``: without a Workspace model
+record that grants them read access, "Show paper graph" answers "Model not found". So the
+installer gives the Assistant's model such a record (read for all users), and with
+``--share-models`` other models too (ids, or ``*`` for every model Open WebUI lists that has no
+record yet). Models that already have a record are left as the admin set them.
+
+  python compose/install_functions.py --url http://localhost:8080 --api-key sk-...
+
+Environment (each option's default):
+  OPEN_WEBUI_URL          --url: base URL of Open WebUI (default http://open-webui:8080)
+  OPEN_WEBUI_API_KEY      --api-key: an admin's API key (Settings → Account → API keys; Open WebUI
+                          needs ENABLE_API_KEYS) or session token; else the account below
   WEBUI_ADMIN_EMAIL       admin account (Open WebUI creates it on first start from the same vars)
   WEBUI_ADMIN_PASSWORD
   WEBUI_ADMIN_NAME        used only if the account must be signed up here (default Admin)
   FUNCTIONS_DIR           folder of function files (default: plugin/openwebui next to this repo)
   INSTALL_WAIT_S          how long to wait for Open WebUI to answer /health (default 300)
-  SCHOLARGRAPH_FUNCTION_VALVES  optional valve presets, see above
+  SCHOLARGRAPH_FUNCTION_VALVES  --valves: optional valve presets, see above
+  SCHOLARGRAPH_ASSISTANT_MODEL  --assistant-model: the Open WebUI model that writes the Assistant's answers
+  SCHOLARGRAPH_SHARE_MODELS     --share-models: more models to give a read-for-users record ('*' = all unrecorded)
 
 Exit status: 0 when every function is installed and active, 1 otherwise (each failure printed).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -34,6 +50,10 @@ DEFAULT_FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "plugin" / "openwe
 _FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*?)\s*$", re.IGNORECASE)
 # Open WebUI applies "global" only to these types (filters run on every model, actions show on every message).
 GLOBAL_TYPES = {"filter", "action"}
+# The Assistant Pipe's model id is "<function id>.<this>" (plugin/scholargraph/openwebui_bridge/scopes.py).
+ASSISTANT_SUFFIX = "scholargraph-assistant"
+PIPE_FUNCTION = "scholargraph_pipe"
+READ_FOR_USERS = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]
 
 
 class InstallError(Exception):
@@ -151,6 +171,17 @@ class Installer:
             raise InstallError(f"{email} is not an admin of Open WebUI (role {body.get('role')!r})")
         self.client.headers["Authorization"] = f"Bearer {body['token']}"
 
+    def use_key(self, key: str) -> None:
+        """Act with an admin's API key (or session token); refuse a key that is not an admin's."""
+        self.client.headers["Authorization"] = f"Bearer {key}"
+        response = self.client.get("/api/v1/functions/list")  # admins only; /auths/ wants a browser session
+        if response.status_code in (401, 403):
+            raise InstallError(f"Open WebUI refused the API key: HTTP {response.status_code} {_detail(response)} "
+                               "(it must be an admin's, made under Settings → Account; Open WebUI needs "
+                               "ENABLE_API_KEYS=true)")
+        if response.status_code != 200:
+            raise InstallError(f"GET /api/v1/functions/list: HTTP {response.status_code} {_detail(response)}")
+
     # -- functions ------------------------------------------------------------------------
     def get(self, fid: str) -> dict | None:
         response = self.client.get(f"/api/v1/functions/id/{fid}")
@@ -176,14 +207,14 @@ class Installer:
         }
         existing = self.get(fn.id)
         if existing is None:
-            current = self._post("/api/v1/functions/create", form)
+            self._post("/api/v1/functions/create", form)
             action = "created"
         elif existing.get("content") != fn.content or existing.get("name") != fn.name:
-            current = self._post(f"/api/v1/functions/id/{fn.id}/update", form)
+            self._post(f"/api/v1/functions/id/{fn.id}/update", form)
             action = "updated"
         else:
-            current = existing
             action = "unchanged"
+        current = self.get(fn.id) or {}  # the state as Open WebUI has it now, before any switch
         if not current.get("is_active"):
             current = self._post(f"/api/v1/functions/id/{fn.id}/toggle")
         if current.get("type") in GLOBAL_TYPES and not current.get("is_global"):
@@ -192,7 +223,42 @@ class Installer:
             self.set_valves(fn.id, valves)
         if not current.get("is_active"):
             raise InstallError(f"{fn.id} did not become active")
+        if current.get("type") in GLOBAL_TYPES and not current.get("is_global"):
+            raise InstallError(f"{fn.id} did not become global")
         return action
+
+    # -- models ---------------------------------------------------------------------------
+    def listed_models(self) -> list[dict]:
+        """Every model Open WebUI lists to the admin now (connections, Workspace, functions)."""
+        response = self.client.get("/api/models")
+        if response.status_code != 200:
+            raise InstallError(f"GET /api/models: HTTP {response.status_code} {_detail(response)}")
+        return list((response.json() or {}).get("data") or [])
+
+    def share_models(self, wanted: list[str]) -> dict[str, str]:
+        """Give each wanted model without a Workspace record one that lets every user read it
+        ('*' = every listed model without a record); models with a record are left alone."""
+        if not wanted:
+            return {}
+        listed = {m["id"]: m for m in self.listed_models() if m.get("id")}
+        response = self.client.get("/api/v1/models/all")
+        if response.status_code != 200:
+            raise InstallError(f"GET /api/v1/models/all: HTTP {response.status_code} {_detail(response)}")
+        recorded = {m["id"] for m in response.json() or []}
+        ids = list(listed) if "*" in wanted else []
+        ids += [mid for mid in wanted if mid != "*" and mid not in ids]
+        done: dict[str, str] = {}
+        for mid in ids:
+            if mid not in listed:
+                done[mid] = "not listed by Open WebUI (check the id and its connection)"
+            elif mid in recorded:
+                done[mid] = "kept (has a Workspace record; its access is the admin's)"
+            else:
+                name = listed[mid].get("name") or mid
+                self._post("/api/v1/models/model/access/update",
+                           {"id": mid, "name": name, "access_grants": READ_FOR_USERS})
+                done[mid] = "shared (read for all users)"
+        return done
 
     def set_valves(self, fid: str, presets: dict) -> None:
         """Apply presets for valves the function declares; leave others as they are."""
@@ -222,10 +288,31 @@ def valve_presets(raw: str, fid: str) -> dict:
     return {**data.get("*", {}), **data.get(fid, {})}
 
 
-def main(env: dict[str, str] | None = None, transport: httpx.BaseTransport | None = None) -> int:
+def parse_args(argv: list[str] | None, env: dict[str, str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Install or update ScholarGraph's functions in Open WebUI.")
+    parser.add_argument("--url", default=env.get("OPEN_WEBUI_URL", "http://open-webui:8080"),
+                        help="Open WebUI's base URL (env OPEN_WEBUI_URL)")
+    parser.add_argument("--api-key", default=env.get("OPEN_WEBUI_API_KEY", ""),
+                        help="an admin's API key or token (env OPEN_WEBUI_API_KEY); else WEBUI_ADMIN_EMAIL/PASSWORD")
+    parser.add_argument("--functions-dir", default=env.get("FUNCTIONS_DIR") or str(DEFAULT_FUNCTIONS_DIR))
+    parser.add_argument("--valves", default=env.get("SCHOLARGRAPH_FUNCTION_VALVES", ""),
+                        help='valve presets as JSON: {"*": {...}, "<function id>": {...}}')
+    parser.add_argument("--assistant-model", default=env.get("SCHOLARGRAPH_ASSISTANT_MODEL", ""),
+                        help="the Open WebUI model id that writes the Assistant's answers (its base_model valve)")
+    parser.add_argument("--share-models", default=env.get("SCHOLARGRAPH_SHARE_MODELS", ""),
+                        help="comma-separated model ids (or '*') that get a read-for-all-users record, besides "
+                        "the Assistant: needed for 'Show paper graph' when users chat through BYPASS_MODEL_ACCESS_CONTROL")
+    parser.add_argument("--wait", type=float, default=float(env.get("INSTALL_WAIT_S", "300")),
+                        help="seconds to wait for Open WebUI to answer /health")
+    return parser.parse_args(argv if argv is not None else [])
+
+
+def main(env: dict[str, str] | None = None, transport: httpx.BaseTransport | None = None,
+         argv: list[str] | None = None) -> int:
     env = dict(os.environ if env is None else env)
-    base = env.get("OPEN_WEBUI_URL", "http://open-webui:8080").rstrip("/")
-    folder = Path(env.get("FUNCTIONS_DIR") or DEFAULT_FUNCTIONS_DIR)
+    args = parse_args(argv, env)
+    base = args.url.rstrip("/")
+    folder = Path(args.functions_dir)
     failures = 0
     with httpx.Client(base_url=base, timeout=60.0, transport=transport) as client:
         installer = Installer(client)
@@ -234,24 +321,38 @@ def main(env: dict[str, str] | None = None, transport: httpx.BaseTransport | Non
             if not functions:
                 print(f"no function files in {folder}; nothing to install")
                 return 0
-            installer.wait_ready(float(env.get("INSTALL_WAIT_S", "300")))
-            installer.sign_in(
-                env.get("WEBUI_ADMIN_EMAIL", ""), env.get("WEBUI_ADMIN_PASSWORD", ""),
-                env.get("WEBUI_ADMIN_NAME", "Admin"),
-            )
+            installer.wait_ready(args.wait)
+            if args.api_key:
+                installer.use_key(args.api_key)
+            else:
+                installer.sign_in(
+                    env.get("WEBUI_ADMIN_EMAIL", ""), env.get("WEBUI_ADMIN_PASSWORD", ""),
+                    env.get("WEBUI_ADMIN_NAME", "Admin"),
+                )
         except InstallError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         for fn in functions:
             try:
-                presets = valve_presets(env.get("SCHOLARGRAPH_FUNCTION_VALVES", ""), fn.id)
+                presets = valve_presets(args.valves, fn.id)
+                if fn.id == PIPE_FUNCTION and args.assistant_model:
+                    presets["base_model"] = args.assistant_model
                 action = installer.install(fn, presets)
                 print(f"{fn.id}: {action}, active ({fn.name})")
             except (InstallError, httpx.HTTPError) as exc:
                 failures += 1
                 print(f"error: {fn.path.name}: {exc}", file=sys.stderr)
+        wanted = [m.strip() for m in args.share_models.split(",") if m.strip()]
+        if any(fn.id == PIPE_FUNCTION for fn in functions):
+            wanted.insert(0, f"{PIPE_FUNCTION}.{ASSISTANT_SUFFIX}")
+        try:
+            for mid, outcome in installer.share_models(wanted).items():
+                print(f"model {mid}: {outcome}")
+        except (InstallError, httpx.HTTPError) as exc:
+            failures += 1
+            print(f"error: sharing models: {exc}", file=sys.stderr)
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(argv=sys.argv[1:]))

@@ -20,10 +20,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from owui import (  # noqa: E402
-    FUNCTIONS, OPEN_WEBUI, PASSWORD, VENV, OpenWebUI, free_port, install_function, upload, wait_indexed,
+    INSTALL_ARGS, OPEN_WEBUI, PASSWORD, VENV, OpenWebUI, free_port, run_installer, upload, wait_indexed,
     KB, PAPERS,
 )
-from stub_llm import MODEL, StubLLM  # noqa: E402
+from stub_llm import StubLLM  # noqa: E402
 
 
 def _require_open_webui() -> None:
@@ -73,6 +73,7 @@ def owui(tmp_path_factory, stub: StubLLM) -> OpenWebUI:
         "ENABLE_AUTOCOMPLETE_GENERATION": "false",
         "ENABLE_RETRIEVAL_QUERY_GENERATION": "false",
         "BYPASS_MODEL_ACCESS_CONTROL": "true",  # users may chat with the stub model; knowledge stays private
+        "ENABLE_API_KEYS": "true",  # the installer works with an admin's API key
         "SCARF_NO_ANALYTICS": "true",
         "DO_NOT_TRACK": "true",
         "ANONYMIZED_TELEMETRY": "false",
@@ -121,18 +122,18 @@ def admin(owui: OpenWebUI) -> str:
 
 
 @pytest.fixture(scope="session")
-def functions(owui: OpenWebUI, admin: str) -> dict[str, dict]:
-    installed = {
-        "scholargraph_event": install_function(owui, admin, "scholargraph_event", FUNCTIONS / "scholargraph_event.py"),
-        "scholargraph_filter": install_function(
-            owui, admin, "scholargraph_filter", FUNCTIONS / "scholargraph_filter.py", is_global=True,
-            valves={"top_k": 6, "hops": 1, "neighbour_budget": 4, "file_handler": True},
-        ),
-        "scholargraph_pipe": install_function(owui, admin, "scholargraph_pipe", FUNCTIONS / "scholargraph_pipe.py",
-                                              valves={"llm_url": owui.stub.url, "llm_model": MODEL}),
-        "scholargraph_action": install_function(owui, admin, "scholargraph_action", FUNCTIONS / "scholargraph_action.py",
-                                                is_global=True, name="Show paper graph"),
-    }
+def admin_key(owui: OpenWebUI, admin: str) -> str:
+    """An admin's API key, as an admin makes one under Settings → Account."""
+    return owui.ok("POST", "/api/v1/auths/api_key", admin)["api_key"]
+
+
+@pytest.fixture(scope="session")
+def functions(owui: OpenWebUI, admin_key: str) -> dict[str, dict]:
+    code, out = run_installer(owui, admin_key, *INSTALL_ARGS)
+    assert code == 0, out
+    owui.install_output = out
+    installed = {fid: owui.ok("GET", f"/api/v1/functions/id/{fid}", admin_key)
+                 for fid in ("scholargraph_event", "scholargraph_filter", "scholargraph_pipe", "scholargraph_action")}
     types = {k: v["type"] for k, v in installed.items()}
     assert types == {"scholargraph_event": "event", "scholargraph_filter": "filter",
                      "scholargraph_pipe": "pipe", "scholargraph_action": "action"}, types

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from stub_llm import StubLLM
+from stub_llm import MODEL, StubLLM
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-owui"
@@ -36,6 +36,7 @@ class OpenWebUI:
     log: Path
     process: subprocess.Popen
     tokens: dict[str, str] = field(default_factory=dict)
+    install_output: str = ""
 
     def api(self, method: str, path: str, token: str | None = None, timeout: float = 300, **kwargs: Any) -> httpx.Response:
         headers = kwargs.pop("headers", {})
@@ -55,21 +56,28 @@ class OpenWebUI:
             return ""
 
 
-def install_function(owui: OpenWebUI, token: str, function_id: str, path: Path, valves: dict | None = None,
-                     is_global: bool = False, name: str | None = None) -> dict:
-    """What an admin does in Admin -> Functions: import, enable, optionally make global, set valves."""
-    content = path.read_text()
-    created = owui.ok("POST", "/api/v1/functions/create", token, json={
-        "id": function_id, "name": name or function_id.replace("_", " ").title(), "content": content,
-        "meta": {"description": f"ScholarGraph {function_id}", "manifest": {}},
-    })
-    if not created.get("is_active"):
-        assert owui.ok("POST", f"/api/v1/functions/id/{function_id}/toggle", token)["is_active"]
-    if is_global:
-        assert owui.ok("POST", f"/api/v1/functions/id/{function_id}/toggle/global", token)["is_global"]
-    if valves:
-        owui.ok("POST", f"/api/v1/functions/id/{function_id}/valves/update", token, json=valves)
-    return owui.ok("GET", f"/api/v1/functions/id/{function_id}", token)
+def run_installer(owui: OpenWebUI, key: str, *extra: str) -> tuple[int, str]:
+    """compose/install_functions.py as docs/openwebui.md has an admin run it: a URL and an API key."""
+    import contextlib
+    import importlib.util
+    import io
+    import sys
+
+    spec = importlib.util.spec_from_file_location("install_functions", REPO / "compose" / "install_functions.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["install_functions"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = module.main({}, argv=["--url", owui.url, "--api-key", key, "--wait", "30", *extra])
+    return code, out.getvalue()
+
+
+INSTALL_ARGS = (
+    "--valves", '{"scholargraph_filter": {"top_k": 6, "hops": 1, "neighbour_budget": 4, "file_handler": true}}',
+    "--assistant-model", MODEL,  # the stub is only an Open WebUI connection: no ScholarGraph LLM valves
+    "--share-models", "*",  # users chat through BYPASS_MODEL_ACCESS_CONTROL: give them the graph too
+)
 
 
 def upload(owui: OpenWebUI, token: str, path: Path, timeout: float = 300) -> dict:

@@ -63,6 +63,7 @@ class StubLLM:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.auth: list[str] = []  # the Authorization header of each chat request, in order
         self.lock = threading.Lock()
         stub = self
 
@@ -101,6 +102,7 @@ class StubLLM:
                     return
                 with stub.lock:
                     stub.requests.append(body)
+                    stub.auth.append(self.headers.get("Authorization") or "")
                 text = answer_for(body.get("messages") or [])
                 if body.get("stream"):
                     self._stream(text)

@@ -13,12 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from owui import KB, S2ORC, OpenWebUI, free_port, upload
+from owui import INSTALL_ARGS, KB, S2ORC, OpenWebUI, free_port, run_installer, upload
 from stub_llm import MODEL
 
 pytestmark = pytest.mark.openwebui
 
 PIPE_MODEL = "scholargraph_pipe.scholargraph-assistant"
+GRAPH_QUESTION = "How do reading interfaces and PDF processing toolkits use the S2ORC corpus?"
 
 
 def chat(owui: OpenWebUI, token: str, question: str, files: list[dict], model: str = MODEL,
@@ -59,6 +60,31 @@ def test_functions_are_installed_with_their_valves(owui: OpenWebUI, admin: str, 
     assert "Graph hops" in spec["properties"]["hops"]["description"]
     models = {m["id"] for m in owui.ok("GET", "/api/models", admin)["data"]}
     assert {MODEL, PIPE_MODEL} <= models
+    assert all(f["is_active"] for f in functions.values())
+    assert functions["scholargraph_filter"]["is_global"] and functions["scholargraph_action"]["is_global"]
+    # the Assistant writes with an Open WebUI connection's model, picked from the models Open WebUI lists
+    pipe = owui.ok("GET", "/api/v1/functions/id/scholargraph_pipe/valves", admin)
+    assert pipe["base_model"] == MODEL and not pipe.get("llm_url") and not pipe.get("llm_model")
+    pipe_spec = owui.ok("GET", "/api/v1/functions/id/scholargraph_pipe/valves/spec", admin)["properties"]
+    assert list(pipe_spec)[0] == "base_model"
+    assert MODEL in [o["value"] for o in pipe_spec["base_model"]["input"]["options"]]
+    assert pipe_spec["llm_api_key"]["input"]["type"] == "password"
+    user_spec = owui.ok("GET", "/api/v1/functions/id/scholargraph_pipe/valves/user/spec", admin)["properties"]
+    assert MODEL in [o["value"] for o in user_spec["base_model"]["input"]["options"]]
+    assert f"model {PIPE_MODEL}: shared" in owui.install_output and f"model {MODEL}: shared" in owui.install_output
+
+
+def test_installer_run_again_changes_nothing(owui: OpenWebUI, admin: str, admin_key: str, functions: dict):
+    code, out = run_installer(owui, admin_key, *INSTALL_ARGS)
+    assert code == 0, out
+    assert all(f"{fid}: unchanged, active" in out for fid in functions), out
+    assert "model %s: kept" % MODEL in out
+    for fid, before in functions.items():
+        now = owui.ok("GET", f"/api/v1/functions/id/{fid}", admin)
+        assert (now["is_active"], now["is_global"]) == (before["is_active"], before["is_global"]), fid
+    assert owui.ok("GET", "/api/v1/functions/id/scholargraph_filter/valves", admin)["top_k"] == 6
+    code, out = run_installer(owui, "not-a-key")
+    assert code == 1 and "refused the API key" in out
 
 
 def test_event_function_indexed_the_knowledge_base(kb: KB):
@@ -68,8 +94,9 @@ def test_event_function_indexed_the_knowledge_base(kb: KB):
 
 def test_chat_gets_passages_and_graph_neighbours_with_sources(owui: OpenWebUI, admin: str, kb: KB):
     before = len(owui.stub.requests)
-    reply = chat(owui, admin, "Which later work builds on the S2ORC corpus of academic papers?",
-                 [{"type": "collection", "id": kb.id}])
+    # a question PaperMage's passages also answer: since neighbours must earn their place
+    # (retrieval.neighbour_floor), "which later work builds on S2ORC?" alone brings S2ORC only
+    reply = chat(owui, admin, GRAPH_QUESTION, [{"type": "collection", "id": kb.id}])
     sources = scholargraph_sources(reply)
     assert sources, reply
     names = [s["source"]["name"] for s in sources]
@@ -129,39 +156,74 @@ def test_other_user_cannot_read_a_private_knowledge_base(owui: OpenWebUI, admin:
     assert not scholargraph_sources(theirs)
 
 
-def test_assistant_pipe_answers_with_citations(owui: OpenWebUI, admin: str, kb: KB):
+def test_assistant_pipe_answers_through_open_webuis_own_connection(owui: OpenWebUI, admin: str, kb: KB):
+    """The stub LLM is only an Open WebUI connection (OPENAI_API_BASE_URL); the Pipe has no LLM valves."""
     before = len(owui.stub.requests)
     reply = chat(owui, admin, "Which later work builds on S2ORC?", [{"type": "collection", "id": kb.id}],
                  model=PIPE_MODEL, stream=True)
     sources = scholargraph_sources(reply)
     assert sources and sources[0]["source"]["name"] == kb.titles[S2ORC]
-    assert "[1]" in reply["content"], reply["content"]
+    assert reply["content"].startswith("Here is what the attached papers say"), reply["content"]
+    assert "[1]" in reply["content"] and "Quoted from your papers" not in reply["content"]
+    assert len([e for e in reply["events"] if e.get("choices")]) > 3  # streamed, piece by piece
     prompts = new_prompts(owui, before)
-    assert any("You are ScholarGraph" in p and "cites [1]" in p for p in prompts), prompts
+    ours = [i for i, p in enumerate(prompts) if "You are ScholarGraph" in p and "<source id=\"1\"" in p]
+    assert ours, prompts
+    assert owui.stub.auth[before + ours[0]] == "Bearer stub-key"  # the connection's own key, sent by Open WebUI
 
 
 def test_show_paper_graph_action_embeds_html(owui: OpenWebUI, admin: str, kb: KB):
-    reply = chat(owui, admin, "Which later work builds on S2ORC?", [{"type": "collection", "id": kb.id}])
+    question = "Which later work builds on S2ORC?"
+    reply = chat(owui, admin, question, [{"type": "collection", "id": kb.id}])
+    html = run_graph_action(owui, admin, MODEL, *save_chat(
+        owui, admin, MODEL, question, reply["choices"][0]["message"]["content"], reply["sources"]))
+    assert "<svg" in html and kb.titles[S2ORC] in html
+    assert f"/api/v1/files/{kb.files[S2ORC]}/content" in html
+
+
+def save_chat(owui: OpenWebUI, token: str, model: str, question: str, reply_text: str, sources: list) -> tuple[str, str, dict]:
+    """Store a chat as Open WebUI's web client does: (chat id, answer id, messages by id)."""
     user_id, answer_id = str(uuid.uuid4()), str(uuid.uuid4())
     messages = {
         user_id: {"id": user_id, "parentId": None, "childrenIds": [answer_id], "role": "user",
-                  "content": "Which later work builds on S2ORC?", "timestamp": int(time.time())},
-        answer_id: {"id": answer_id, "parentId": user_id, "childrenIds": [], "role": "assistant", "model": MODEL,
-                    "content": reply["choices"][0]["message"]["content"], "sources": reply["sources"],
-                    "done": True, "timestamp": int(time.time())},
+                  "content": question, "timestamp": int(time.time())},
+        answer_id: {"id": answer_id, "parentId": user_id, "childrenIds": [], "role": "assistant", "model": model,
+                    "content": reply_text, "sources": sources, "done": True, "timestamp": int(time.time())},
     }
-    saved = owui.ok("POST", "/api/v1/chats/new", admin, json={"chat": {
-        "title": "graph", "models": [MODEL], "history": {"messages": messages, "currentId": answer_id},
+    saved = owui.ok("POST", "/api/v1/chats/new", token, json={"chat": {
+        "title": "graph", "models": [model], "history": {"messages": messages, "currentId": answer_id},
         "messages": list(messages.values())}})
-    owui.ok("POST", "/api/chat/actions/scholargraph_action", admin, json={
-        "model": MODEL, "chat_id": saved["id"], "id": answer_id, "session_id": "e2e",
+    return saved["id"], answer_id, messages
+
+
+def run_graph_action(owui: OpenWebUI, token: str, model: str, chat_id: str, answer_id: str, messages: dict) -> str:
+    """Click "Show paper graph" under the answer: the embed Open WebUI stores with the message."""
+    owui.ok("POST", "/api/chat/actions/scholargraph_action", token, json={
+        "model": model, "chat_id": chat_id, "id": answer_id, "session_id": "e2e",
         "messages": [{k: m[k] for k in ("id", "role", "content") if k in m} | (
             {"sources": m["sources"]} if "sources" in m else {}) for m in messages.values()],
     })
-    stored = owui.ok("GET", f"/api/v1/chats/{saved['id']}", admin)["chat"]["history"]["messages"][answer_id]
-    html = stored["embeds"][0]
-    assert "<svg" in html and kb.titles[S2ORC] in html
-    assert f"/api/v1/files/{kb.files[S2ORC]}/content" in html
+    stored = owui.ok("GET", f"/api/v1/chats/{chat_id}", token)["chat"]["history"]["messages"][answer_id]
+    return stored["embeds"][0]
+
+
+def test_a_non_admin_user_gets_the_paper_graph(owui: OpenWebUI, admin: str, kb: KB, shared_data: Path):
+    """Open WebUI 0.12.4 checks model access on every Action for non-admins (BYPASS_MODEL_ACCESS_CONTROL
+    or not); the installer's model records let every user who may chat with the model use it."""
+    dee = owui.ok("POST", "/api/v1/auths/add", admin, json={
+        "name": "Dee Researcher", "email": "dee@example.org", "password": "dee pass 4", "role": "user"})
+    token = owui.ok("POST", "/api/v1/auths/signin", json={"email": "dee@example.org", "password": "dee pass 4"})
+    assert token["role"] == "user" and dee["role"] == "user"
+    token = token["token"]
+    own = upload(owui, token, shared_data / "docs" / "sample.md")
+    question = "What does graph expansion add to dense retrieval?"
+    for model in (MODEL, PIPE_MODEL):
+        reply = chat(owui, token, question, [{"type": "file", "id": own["id"]}], model=model, stream=True)
+        sources = scholargraph_sources(reply)
+        assert sources, (model, reply)
+        html = run_graph_action(owui, token, model, *save_chat(owui, token, model, question, reply["content"], sources))
+        assert "<svg" in html and sources[0]["source"]["name"] in html, model
+        assert kb.titles[S2ORC] not in html  # the admin's private knowledge base stays out of her graph
 
 
 def test_removed_file_leaves_the_answers(owui: OpenWebUI, admin: str, kb: KB):
