@@ -209,9 +209,10 @@ def test_search_cli_json_shape(full_library):
                               "PaperMage toolkit layers", "--kb", "lib", "--k", "3", "--hops", "1", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    assert set(data) == {"query", "language", "hits", "neighbours"}
-    assert set(data["hits"][0]) == {"paper_id", "title", "section", "page", "score", "text"}
-    assert data["neighbours"] and set(data["neighbours"][0]) == {"paper_id", "title", "relation", "via", "score", "text"}
+    assert {"query", "language", "hits", "neighbours"} <= set(data)
+    assert {"paper_id", "title", "section", "page", "score", "text", "chunk_id", "authors", "year"} <= set(data["hits"][0])
+    assert data["neighbours"]
+    assert {"paper_id", "title", "relation", "via", "via_title", "hop", "score", "text", "why"} <= set(data["neighbours"][0])
 
 
 def test_any_setting_can_be_set_from_the_cli_and_bad_ones_are_named(full_library):
@@ -248,12 +249,16 @@ def test_ask_streams_a_cited_answer_and_lists_sources(full_library, httpx_mock):
     assert '<source id="1" title="PaperMage' in prompt and "Question: What does PaperMage build on?" in prompt
 
 
-def test_ask_without_llm_prints_the_context_pack(full_library, monkeypatch):
+def test_ask_without_llm_quotes_the_papers_and_keeps_the_pack_for_show_context(full_library, monkeypatch):
     monkeypatch.delenv("SCHOLARGRAPH_LLM__BASE_URL", raising=False)
     runner = CliRunner()
-    out = runner.invoke(app, ["--data-dir", str(full_library.settings.data_dir), "ask", "PaperMage", "--kb", "lib"])
-    assert out.exit_code == 0
-    assert '<source id="1"' in out.stdout
+    base = ["--data-dir", str(full_library.settings.data_dir), "ask", "What is PaperMage?", "--kb", "lib"]
+    out = runner.invoke(app, base)
+    assert out.exit_code == 0, out.output
+    assert "[1]" in out.stdout and "PaperMage" in out.stdout
+    assert "<source" not in out.stdout  # the raw prompt is not what a reader gets
+    full = runner.invoke(app, [*base, "--show-context"])
+    assert full.exit_code == 0 and '<source id="1"' in full.stdout
 
 
 def test_langchain_retriever_and_embeddings(full_library):
