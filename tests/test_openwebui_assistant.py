@@ -181,3 +181,22 @@ def test_the_filter_says_how_much_of_a_knowledge_base_is_indexed_and_why_a_file_
     lines = [e["data"]["description"] for e in events]
     assert not any("indexing scan.pdf" in t for t in lines)
     assert any(t.startswith("ScholarGraph: 1 of 2 papers indexed, 1 failed: scan.pdf") for t in lines), lines
+
+
+def test_the_graph_action_heads_its_drawing_with_each_knowledge_bases_indexing_state(owui, tmp_path):
+    broken = tmp_path / "f-bad_scan.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
+    owui.files["f-bad"] = SimpleNamespace(id="f-bad", filename="scan.pdf", meta={"name": "scan.pdf"}, path=str(broken))
+    owui.knowledge["kb1"] = ["f-md", "f-bad"]
+    valves = base.load(base.FUNCTION_FILES["Filter"]).Filter.Valves(data_dir=str(tmp_path / "library"))
+    asyncio.run(sg.filter_inlet({"model": "m", "messages": [{"role": "user", "content": QUESTION}],
+                                 "files": [{"type": "collection", "id": "kb1"}]}, valves=valves, user={"id": "alice"}))
+    library = sg.get_library(sg.settings_from_valves(valves))
+    paper = library.papers(["kb:kb1"])[0]
+    message = {"id": "a1", "role": "assistant", "sources": [
+        {"source": {"type": "scholargraph", "paper_id": paper["id"], "scopes": ["kb:kb1"]}}]}
+    action = base.load(base.FUNCTION_FILES["Action"]).Action.Valves(data_dir=valves.data_dir)
+    html = asyncio.run(sg.graph_embed({"id": "a1", "messages": [message]}, valves=action, user={"id": "alice"}))
+    assert "kb1: 1 of 2 papers indexed, 1 failed: scan.pdf — " in html
+    html = asyncio.run(sg.graph_embed({"id": "a1", "messages": [message]}, valves=action, user={"id": "mallory"}))
+    assert "papers indexed" not in html  # nothing of a knowledge base the user may not read

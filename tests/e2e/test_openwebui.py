@@ -179,6 +179,7 @@ def test_show_paper_graph_action_embeds_html(owui: OpenWebUI, admin: str, kb: KB
         owui, admin, MODEL, question, reply["choices"][0]["message"]["content"], reply["sources"]))
     assert "<svg" in html and kb.titles[S2ORC] in html
     assert f"/api/v1/files/{kb.files[S2ORC]}/content" in html
+    assert "Scholarly document processing: 3 of 3 papers indexed" in html  # the knowledge base's state
 
 
 def save_chat(owui: OpenWebUI, token: str, model: str, question: str, reply_text: str, sources: list) -> tuple[str, str, dict]:

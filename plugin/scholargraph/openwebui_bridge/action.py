@@ -6,6 +6,7 @@ from typing import Any
 
 from scholargraph.openwebui_bridge import access
 from scholargraph.openwebui_bridge.access import base_url
+from scholargraph.openwebui_bridge.indexing import knowledge_state
 from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
 from scholargraph.openwebui_bridge.scopes import SOURCE_TYPE, file_scope, kb_scope, parse_file_source
 from scholargraph.openwebui_bridge.valves import settings_from_valves
@@ -38,5 +39,19 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         parsed = parse_file_source(node.get("source"))
         return f"{base}/api/v1/files/{parsed[0]}/content" if parsed and base else None
 
-    return render_graph_html(around, title="Papers around this answer", paper_url=url, highlight=paper_ids,
+    title = " · ".join(["Papers around this answer"] + await knowledge_summaries(library, sorted(kbs)))
+    return render_graph_html(around, title=title, paper_url=url, highlight=paper_ids,
                              height=int(getattr(valves, "height", 480)))
+
+
+async def knowledge_summaries(library, knowledge_ids: list[str]) -> list[str]:
+    """'Scholarly document processing: 3 of 5 papers indexed, 1 failed: scan.pdf — reason', one per
+    knowledge base the user may read: where the state of indexing can be seen at a glance."""
+    out = []
+    for kb_id in knowledge_ids:
+        kb = await access.knowledge_base(kb_id)
+        if kb is None:
+            continue
+        state = await knowledge_state(library, kb_id)
+        out.append(f"{getattr(kb, 'name', None) or kb_id}: {state.line()}")
+    return out
