@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 import pikepdf
 from typer.testing import CliRunner
 
@@ -389,3 +390,25 @@ def test_killed_cli_leaves_no_parse_workers(tmp_path, shared_data):
                 worker.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def test_a_failed_commit_keeps_the_vectors_a_concurrent_import_committed(tmp_path, shared_data, settings, monkeypatch):
+    """Two imports of one paper race: the loser's rollback must not delete the winner's passages."""
+    from scholargraph.ingest import IngestReport, Ingestor
+    from scholargraph.parsing.pipeline import parse_file
+
+    library = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+    library.ingest([source], scope="kb")
+    chunks_before = library.store.count()
+    paper = parse_file(source)
+
+    def lost_the_race(*args, **kwargs):
+        raise __import__("scholargraph.errors").errors.StoreError("UNIQUE constraint failed: papers.id")
+
+    monkeypatch.setattr(library.graph, "add_paper", lost_the_race)
+    with pytest.raises(Exception, match="UNIQUE"):
+        Ingestor(library)._commit(paper, "kb", IngestReport())
+    assert library.store.count() == chunks_before
+    assert library.search("What is in the sample document?", scopes=["kb"], hops=0).hits
+    library.close()

@@ -319,15 +319,19 @@ class Ingestor:
             lib.graph.add_paper(paper, scope, len(chunks), similar, packed)
             report.seconds["graph"] += time.perf_counter() - t2
         except BaseException:
-            self._rollback(paper.id, written)
+            self._rollback(paper.id, scope, written)
             raise
         return len(chunks)
 
-    def _rollback(self, paper_id: str, written: list[str]) -> None:
-        """Undo a half-written paper's vectors; the graph transaction undid itself."""
+    def _rollback(self, paper_id: str, scope: str, written: list[str]) -> None:
+        """Undo a half-written paper's vectors; the graph transaction undid itself.
+
+        Chunk ids are the same for every import of one paper into one scope, so when a
+        concurrent import committed this paper meanwhile, its vectors are that commit's: keep them.
+        """
         lib = self.library
         try:
-            if written:
+            if written and not lib.graph.in_scope(paper_id, scope):
                 lib.store.delete_chunks(written)
             if not lib.graph.has_paper(paper_id):
                 lib.store.delete_paper_vector(paper_id)
@@ -368,6 +372,7 @@ class Ingestor:
                 section=existing["metadatas"][i].get("section", ""),
                 page_start=existing["metadatas"][i].get("page_start"),
                 page_end=existing["metadatas"][i].get("page_end"),
+                kind=existing["metadatas"][i].get("kind", "body"),
             )
             for i in rows
         ]
