@@ -25,6 +25,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(os.environ.get("SCHOLARGRAPH_E2E_SHOTS") or Path(tempfile.gettempdir()) / "scholargraph-e2e-shots")
 ANSWER = "Here is what the attached papers say"
+PIPE_MODEL = "scholargraph_pipe.scholargraph-assistant"
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +44,20 @@ def browser():
         chromium.close()
 
 
-def test_chat_with_the_knowledge_base_shows_paper_sources(browser, owui: OpenWebUI, admin: str, kb: KB):
+QUESTION = "How do reading interfaces and PDF processing toolkits use the S2ORC corpus?"
+
+
+def ask_in_the_browser(browser, owui: OpenWebUI, email: str, password: str, model: str, knowledge: str):
+    """Sign in, open a chat with ``model``, attach ``knowledge`` with '#', ask, wait for the answer."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     page.goto(owui.url + "/auth", wait_until="domcontentloaded")
-    page.fill("input[name=email]", "admin@example.org")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/auth" not in url)
 
-    page.goto(owui.url + f"/?models={MODEL}", wait_until="domcontentloaded")
+    page.goto(owui.url + f"/?models={model}", wait_until="domcontentloaded")
     page.wait_for_selector("#chat-input")
     page.wait_for_timeout(1500)
     welcome = page.get_by_text("Okay, Let's Go!")
@@ -61,29 +66,57 @@ def test_chat_with_the_knowledge_base_shows_paper_sources(browser, owui: OpenWeb
     box = page.locator("#chat-input")
     box.click()
     page.keyboard.type("#")
-    page.get_by_text("Scholarly document processing", exact=True).first.click()
+    page.get_by_text(knowledge, exact=True).first.click()
     box.click()
-    page.keyboard.type("How do reading interfaces and PDF processing toolkits use the S2ORC corpus?")
+    page.keyboard.type(QUESTION)
     page.keyboard.press("Enter")
-
     page.wait_for_selector(f"text={ANSWER}", timeout=180_000)
-    toggle = page.get_by_role("button", name="Toggle").filter(has_text="Source").last
-    toggle.click()
-    page.wait_for_timeout(800)
-    text = page.inner_text("body")
-    assert kb.titles[S2ORC][:40] in text or "S2ORC" in text
-    sources = page.get_by_role("button", name="View source:")
-    names = [sources.nth(i).get_attribute("aria-label") for i in range(sources.count())]
-    assert any("S2ORC" in n for n in names), names
-    assert len(set(names)) >= 2, names  # the paper asked about and at least one graph neighbour
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "openwebui-sources.png"))
+    return page
 
+
+def source_names(page) -> list[str]:
+    page.get_by_role("button", name="Toggle").filter(has_text="Source").last.click()
+    page.wait_for_timeout(800)
+    sources = page.get_by_role("button", name="View source:")
+    return [sources.nth(i).get_attribute("aria-label") for i in range(sources.count())]
+
+
+def open_graph(page, shot: str) -> None:
     page.get_by_role("button", name="Show paper graph").last.click()
     frame = page.frame_locator("iframe").last
     frame.locator("svg .node").first.wait_for(timeout=60_000)
     assert frame.locator("svg .node").count() >= 2
     page.wait_for_timeout(1500)
     page.locator("iframe").last.scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "openwebui-graph.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / shot), full_page=False)
+
+
+def test_chat_with_the_knowledge_base_shows_paper_sources(browser, owui: OpenWebUI, admin: str, kb: KB):
+    page = ask_in_the_browser(browser, owui, "admin@example.org", PASSWORD, MODEL, "Scholarly document processing")
+    text = page.inner_text("body")
+    assert kb.titles[S2ORC][:40] in text or "S2ORC" in text
+    names = source_names(page)
+    assert any("S2ORC" in n for n in names), names
+    assert len(set(names)) >= 2, names  # the paper asked about and at least one graph neighbour
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "openwebui-sources.png"))
+    open_graph(page, "openwebui-graph.png")
+    page.close()
+
+
+def test_a_researcher_asks_the_assistant_and_opens_the_graph(browser, owui: OpenWebUI, admin: str, kb: KB):
+    """A non-admin user with read access to the knowledge base: the Assistant answers through Open
+    WebUI's own model connection, and "Show paper graph" works for her."""
+    eve = owui.ok("POST", "/api/v1/auths/add", admin, json={
+        "name": "Eve Researcher", "email": "eve@example.org", "password": "eve pass 5", "role": "user"})
+    owui.ok("POST", f"/api/v1/knowledge/{kb.id}/access/update", admin, json={"access_grants": [
+        {"principal_type": "user", "principal_id": eve["id"], "permission": "read"}]})
+    page = ask_in_the_browser(browser, owui, "eve@example.org", "eve pass 5", PIPE_MODEL,
+                              "Scholarly document processing")
+    names = source_names(page)
+    assert any("S2ORC" in n for n in names), names
+    assert "Quoted from your papers" not in page.inner_text("body")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "openwebui-assistant-user.png"))
+    open_graph(page, "openwebui-graph-user.png")
     page.close()
