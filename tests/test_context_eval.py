@@ -29,3 +29,17 @@ def test_context_eval_floors_on_the_shared_papers(full_library):
     assert mean["precision"] >= 0.8, [(r["id"], r["context"]) for r in report["per_question"] if r["precision"] < 1]
     assert len(report["top1_wrong"]) <= 1, report["top1_wrong"]
     assert 0 < mean["tokens"] <= full_library.settings.retrieval.context_tokens
+
+
+def test_graph_ablation_brings_the_cited_papers_into_the_context_with_default_settings(full_library):
+    """The graph ablation's probes paste the opening of a citing paper's abstract (PaperMage,
+    Beyond Summarization): without the graph only that paper is in the context; one hop brings
+    in the library papers it cites, though none of their passages scores near the quoted one."""
+    from scholargraph.evaluation.graph_eval import graph_ablation
+
+    report = graph_ablation(full_library, ["lib"], hops_list=(0, 1))
+    assert report["probe_papers"] == 2
+    assert report["by_hops"]["0"]["cited_papers_in_context"] == 0.0
+    one_hop = report["by_hops"]["1"]
+    assert one_hop["cited_papers_in_context"] >= 0.875
+    assert set(one_hop["neighbour_relations"]) == {"cites"}  # the quoted paper's citations, nothing else

@@ -101,3 +101,17 @@ def test_a_named_paper_gets_full_keyword_credit_in_any_language():
     relevance = Relevance(0.25, alpha=0.3, keyword={}, coverage=0.0, named=frozenset({"papermage"}), name_credit=0.7)
     named, other = relevance.score("c1", "papermage", 0.22), relevance.score("c2", "paperplain", 0.25)
     assert named > 2 * other  # the vectors of "PaperMage 是什么？" cannot tell these apart; the name can
+
+
+def test_a_question_that_quotes_one_passage_is_about_its_paper_and_an_answered_one_is_not():
+    """A pasted abstract scores near 1 against its own passage and half that or less against any
+    other; an ordinary question's best passages stay close together, whichever paper they are in."""
+    from scholargraph.retrieval.fusion import Relevance
+    from scholargraph.retrieval.search import quoted_paper
+
+    pasted = [_hit("beyond", 0, 0.97), _hit("beyond", 1, 0.5), _hit("citesee", 0, 0.22)]
+    asked = [_hit("papermage", 0, 0.6), _hit("papermage", 1, 0.57), _hit("s2orc", 0, 0.3)]
+    assert quoted_paper(pasted, Relevance(0.97), 0.65) == "beyond"
+    assert quoted_paper(asked, Relevance(0.6), 0.65) is None
+    assert quoted_paper(pasted, Relevance(0.97), 0.0) is None  # 0 turns it off
+    assert quoted_paper(pasted[:1], Relevance(0.97), 0.65) is None  # nothing to stand out from

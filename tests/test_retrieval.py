@@ -70,6 +70,26 @@ def test_only_neighbours_that_answer_the_question_join_however_large_the_budget(
         assert n.via in {h.paper_id for h in result.hits} and n.relation
 
 
+def test_a_pasted_abstract_brings_in_the_papers_it_cites_and_only_those(full_library):
+    """Pasting the opening of PaperMage's abstract asks about PaperMage as a whole: the four library
+    papers it cites join with the default settings, labelled, though their passages score only
+    0.2-0.3 of the quoted one. Papers merely similar to it (Multi-LexSum) still face the neighbour
+    floor, however large the budget; and asked "What is PaperMage?" in words, the citations do not
+    answer it and stay out."""
+    papermage = paper_id_by_file(full_library, "papermage.pdf")
+    cited = {paper_id_by_file(full_library, f) for f in ("2020.acl-main.447.pdf", "layout-parser-paper-fast.pdf",
+                                                           "2302.07302v1.pdf", "2203.00130v1.pdf")}
+    abstract = full_library.graph.get_paper(papermage)["abstract"]
+    question = " ".join(abstract.split()[:40])
+    result = full_library.search(question, ["lib"], k=5)
+    assert _top_papers(result) == [papermage]
+    assert {n.paper_id for n in result.neighbours} == cited
+    assert all(n.relation == "cites" and n.via == papermage for n in result.neighbours)
+    wide = full_library.search(question, ["lib"], k=5, neighbour_budget=8)
+    assert {n.paper_id for n in wide.neighbours} == cited  # no similar or co-authored paper gets in
+    assert full_library.search("What is PaperMage?", ["lib"]).neighbours == []
+
+
 def test_a_title_lookup_finds_the_named_paper_first_in_any_language(full_library):
     """Hybrid search is on by default and leans on names: the vectors of a two-word question are
     too flat to tell PaperMage from the papers it cites, in any language."""

@@ -183,6 +183,12 @@ class RetrievalSettings(BaseModel):
         0.5, ge=0.0, description="A graph neighbour joins only when its best passage's relevance times its relation's "
         "weight reaches this share of the top hit's relevance.",
     )
+    quote_ratio: float = Field(
+        0.65, ge=0.0, le=1.0, description="When the best passage outscores every other passage near the question "
+        "by more than 1/quote_ratio (the question quotes it: a pasted abstract or paragraph), the question is about "
+        "that paper as a whole: the papers it cites or that cite it join as its context, best first within "
+        "neighbour_budget, without neighbour_floor. 0 = never.",
+    )
     hit_floor: float = Field(
         0.7, ge=0.0, le=1.0, description="A paper's passages join the hits only when its best passage's relevance "
         "reaches this share of the top hit's; 0 = always k passages, related or not.",

@@ -2,7 +2,8 @@
 
 For every library paper that cites other library papers, the question is its own abstract's
 opening (or its title). With hops 0 the context holds only what vector search found; with
-hops >= 1 the graph brings in neighbours. We report how many of the paper's cited library
+hops >= 1 the graph brings in neighbours. A pasted abstract is a question about that paper as a
+whole (``search.quoted_paper``), so its citations are context whatever their passages score. We report how many of the paper's cited library
 papers reach the context (citation coverage), how many the graph reaches when every neighbour
 slot is filled (``neighbour_floor`` 0: before neighbours had to answer the question, this was
 the context), how many papers the context spans, and the relations the neighbours carry.

@@ -6,6 +6,13 @@ times its relation's weight, must reach ``gate`` (a share of the top hit's score
 is a ceiling, never a quota: a cited paper that does not address the question stays out,
 and one that does comes in although no hit came from it.
 
+One exception, by structure rather than by score: a question that quotes a passage (a pasted
+abstract or paragraph, ``search.quoted_paper``) is about that passage's paper as a whole, and
+the papers it cites or that cite it are its context (``context_of``). Their passages score far
+below the quoted one (0.14-0.30 of it for the shared papers' abstracts) because nothing scores
+near a copy of the question, so the share-of-the-top gate says nothing about them; they join
+best first, within the budget, whatever their score. Other relations keep the gate.
+
 A neighbour's best passage often sits among the passages nearest the question, which the search
 fetched anyway (``near``). Any of its chunks there means its best chunk is there too, since
 ``near`` is the library's top. The other shortlisted neighbours get their chunks scored from the
@@ -23,6 +30,7 @@ from scholargraph.retrieval.results import Neighbour
 from scholargraph.store import ChunkHit
 
 HOP_DECAY = 0.8
+CITATIONS = ("cites", "cited_by")
 # Neighbours whose passages get scored, per budget slot; the rest are ranked out by paper vector.
 SHORTLIST_FACTOR = 2
 
@@ -31,8 +39,10 @@ def _weight(item: dict, edge_weights: dict[str, float]) -> float:
     return edge_weights.get(item["relation"], 0.5) * HOP_DECAY ** (item.get("hop", 1) - 1)
 
 
-def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_weights: dict[str, float]) -> list[str]:
-    """The neighbours worth a passage search: relation weight times paper-vector similarity.
+def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_weights: dict[str, float],
+               first: frozenset[str] = frozenset()) -> list[str]:
+    """The neighbours worth a passage search: relation weight times paper-vector similarity;
+    ``first`` (the quoted paper's citations) ahead of the rest.
 
     A well-connected hit can have hundreds of neighbours (shared authors above all); scoring
     each one's every chunk would cost seconds at 100k chunks. One vector per paper, read from
@@ -52,7 +62,13 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
         if sim is not None:
             value = _weight(item, edge_weights) * sim
             score[item["paper_id"]] = max(score.get(item["paper_id"], value), value)
-    return sorted(score, key=score.get, reverse=True)[:size]
+    return sorted(score, key=lambda pid: (pid in first, score[pid]), reverse=True)[:size]
+
+
+def _is_context(item: dict, context_of: str | None) -> bool:
+    """A paper the quoted paper cites or that cites it: context for a question about that paper."""
+    return context_of is not None and item["via"] == context_of and item["relation"] in CITATIONS \
+        and item.get("hop", 1) == 1
 
 
 def best_passages(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
@@ -84,18 +100,21 @@ def expand(
     near: list[ChunkHit] | None = None,
     relevance: Relevance | None = None,
     gate: float = 0.0,
+    context_of: str | None = None,
 ) -> list[Neighbour]:
     """At most ``budget`` neighbours of the hit papers that clear ``gate``, each saying why it is there.
 
     ``near``: passages near the question in these scopes (the nearest by cosine, and the other
     hit candidates), if the caller has them. ``relevance``: how the hits were scored; None
-    scores by cosine alone.
+    scores by cosine alone. ``context_of``: the paper the question quotes; its citations at
+    one hop join without the gate.
     """
     relevance = relevance or Relevance(1.0)
     found = library.graph.neighbours(hit_papers, scopes, hops=hops)
     if not found:
         return []
-    ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights)
+    free = frozenset(n["paper_id"] for n in found if _is_context(n, context_of))
+    ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights, free)
     best: dict[str, ChunkHit] = {}
     value: dict[str, float] = {}
     for hit in near or []:
@@ -119,7 +138,7 @@ def expand(
         chunk = best[pid]
         weight = _weight(item, edge_weights)
         score = weight * max(relevance.score(chunk.id, pid, chunk.score), 0.0)
-        if score < gate:
+        if score < gate and not _is_context(item, context_of):
             continue
         paper = meta[pid]
         scored.append(

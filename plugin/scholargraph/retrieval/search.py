@@ -52,6 +52,24 @@ def diverse_hits(ranked: list[tuple[float, ChunkHit]], k: int, floor: float, per
     return sorted(chosen, key=lambda h: order[h.id])
 
 
+def quoted_paper(passages: list[ChunkHit], relevance: Relevance, ratio: float) -> str | None:
+    """The paper of the passage the question quotes, if one passage stands out from all others.
+
+    A pasted abstract or paragraph scores near 1 against its own passage and far lower against
+    everything else, that paper's other passages included (0.37-0.56 of it for the shared
+    papers' abstracts; ordinary questions, whose best passages answer rather than copy them,
+    keep a second passage within 0.79 of the first). Such a question is about that paper as a
+    whole (``expand``: its citations are context). ``ratio`` 0 turns this off.
+    """
+    if ratio <= 0.0:
+        return None
+    scored = {h.id: (relevance.score(h.id, h.paper_id, h.score), h.paper_id) for h in passages}
+    ranked = sorted(scored.values(), key=lambda pair: pair[0], reverse=True)
+    if len(ranked) < 2 or ranked[0][0] <= 0.0:
+        return None
+    return ranked[0][1] if ranked[1][0] < ratio * ranked[0][0] else None
+
+
 class Searcher:
     """Search over one library; keeps the BM25 indexes and paper names warm between questions."""
 
@@ -112,8 +130,9 @@ class Searcher:
         neighbours = []
         if hops > 0 and hit_papers and budget > 0:
             gate = neighbour_floor * ranked[0][0]
+            quoted = quoted_paper(near + pool, relevance, cfg.quote_ratio)
             neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights,
-                                near + pool, relevance, gate)
+                                near + pool, relevance, gate, quoted if quoted in hit_papers else None)
         timings["expand"] = (time.perf_counter() - t2) * 1000
         return SearchResult(question, language, passages, neighbours, timings)
 
