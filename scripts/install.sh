@@ -46,18 +46,19 @@ else
   "$PY" -m venv .venv || die "'$PY -m venv' failed: install Python 3.11+ with venv (Debian/Ubuntu: apt-get install python3-venv)"
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
-[ -t 1 ] || PIP+=(--progress-bar off)  # a log gets one line per package, not redrawn bars
+INSTALL=("${PIP[@]}" install)
+[ -t 1 ] || INSTALL+=(--progress-bar off)  # a log gets one line per package, not redrawn bars
 
 step 3 "ScholarGraph and its dependencies (pip; several minutes on a fresh .venv: chromadb, unstructured, numpy)"
-"${PIP[@]}" install -q --upgrade pip
+"${INSTALL[@]}" -q --upgrade pip
 # one line per package fetched, and pip's errors (pipefail: pip's exit status decides)
-"${PIP[@]}" install -e ".[dev]" 2>&1 | { grep -E --line-buffered "^(Collecting|Successfully installed|ERROR)" >&2 || true; } \
+"${INSTALL[@]}" -e ".[dev]" 2>&1 | { grep -E --line-buffered "^(Collecting|Successfully installed|ERROR)" >&2 || true; } \
   || die "pip install -e '.[dev]' failed (see above)"
 
 step 4 "unstructured-inference without its dependencies (they would pull a CUDA torch)"
 # OCR (and parsing.pdf_reader='unstructured') go through unstructured's partition_pdf, which imports
 # unstructured-inference; its own dependencies would replace the CPU stack with a CUDA torch, so it
 # goes in without them. Without it, text-layer PDFs still parse and OCR names this command.
-"${PIP[@]}" install -q --no-deps "unstructured-inference==1.6.14"
+"${INSTALL[@]}" -q --no-deps "unstructured-inference==1.6.14"
 .venv/bin/scholargraph --help >/dev/null || die ".venv/bin/scholargraph does not start (see above)"
 echo "installed: .venv/bin/scholargraph is ready; next: .venv/bin/scholargraph ingest PATH" >&2
