@@ -742,17 +742,28 @@ def reading_list_command(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF), "
-                                "or Zotero's data folder (the one holding zotero.sqlite and storage/)."),
+    file: Optional[Path] = typer.Argument(None, help="A .bib, .ris or CSL-JSON file (entries with a file field bring their PDF), "
+                                          "or Zotero's data folder (the one holding zotero.sqlite and storage/); "
+                                          "none with --zotero-api."),
     kb: Optional[str] = typer.Option(None, "--kb", help=KB_HELP + " Default: 'default'; 'zotero' for a Zotero folder."),
     collections: bool = typer.Option(True, "--collections/--no-collections",
                                      help="Zotero: each collection also becomes a scope KB/Collection/Sub."),
     linked_base: Optional[Path] = typer.Option(None, "--linked-base",
                                                help="Zotero: the Linked Attachment Base Directory, for relative linked files."),
+    zotero_api: Optional[str] = typer.Option(
+        None, "--zotero-api", help="Import through the Zotero API instead of a file: 'local' (the running Zotero 7 "
+        "desktop app) or 'web' (api.zotero.org, with --zotero-library and a key).", show_default=False),
+    zotero_library: Optional[str] = typer.Option(
+        None, "--zotero-library", help="Zotero API: 'users/<userID>' or 'groups/<groupID>' (setting zotero.library).",
+        show_default=_default("zotero.library")),
+    zotero_key: Optional[str] = typer.Option(
+        None, "--zotero-key", help="Zotero Web API key; better from env SCHOLARGRAPH_ZOTERO__API_KEY (setting "
+        "zotero.api_key). Never printed.", show_default=False),
+    full: bool = typer.Option(False, "--full", help="Zotero API: read the whole library again, not only what changed."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Import a reference manager's library: PDFs with the entry's metadata, other entries as metadata-only papers.
-    Re-importing a Zotero folder only brings what changed; items deleted in Zotero leave."""
+    Re-importing a Zotero folder or API library only brings what changed; items deleted in Zotero leave."""
     from scholargraph.library_io.bib_import import import_file
 
     def on_entry(name: str, status: str) -> None:
@@ -760,7 +771,15 @@ def import_command(
             err.print(f"{escape(name)}: {escape(status)}", highlight=False)
 
     try:
-        if file.is_dir() or file.name == "zotero.sqlite":
+        if zotero_api or file is None:
+            from scholargraph.library_io.zotero_api import import_zotero_api
+
+            if file is not None or not zotero_api:
+                raise ScholarGraphError("give a file, a Zotero data folder, or --zotero-api local|web (one of them)")
+            report = import_zotero_api(_library(ctx), kb=kb or "zotero", api=zotero_api,
+                                       zotero_library=zotero_library, key=zotero_key, collections=collections,
+                                       full=full, progress=on_entry)
+        elif file.is_dir() or file.name == "zotero.sqlite":
             from scholargraph.library_io.zotero import import_zotero
 
             folder = file if file.is_dir() else file.parent

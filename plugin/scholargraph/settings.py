@@ -55,6 +55,18 @@ class ParsingSettings(BaseModel):
         "of the ingesting process beside embedding, the fastest on a CPU since a PDF page parses in ~10 ms.",
     )
     max_file_mb: int = Field(200, description="Files larger than this are refused.")
+    max_pages: int = Field(
+        2000, ge=1, description="A PDF with more pages fails with one line naming the file and its page count "
+        "(nothing of it is stored: a truncated paper would hide the rest for good); raise it to index the file.",
+    )
+    timeout_s: float = Field(
+        600.0, gt=0, description="Seconds one file may take to read (text layer and OCR, checked between pages); "
+        "past it the file fails with one line and nothing of it is stored.",
+    )
+    chat_ocr_budget_s: float = Field(
+        20.0, ge=0, description="Open WebUI: a file attached to a chat whose OCR would take longer than this "
+        "(pages to OCR x ~12 s / OCR workers) is read in the background and the chat is told when to ask again.",
+    )
     executor: Literal["local", "ray"] = Field(
         "local",
         description="Where parsing runs: 'local' processes on this machine, or 'ray' tasks on a Ray "
@@ -244,6 +256,27 @@ class ServiceSettings(BaseModel):
     max_upload_files: int = Field(100, ge=1, description="Most files one POST /ingest request may carry.")
 
 
+class ZoteroSettings(BaseModel):
+    """Zotero API import (`scholargraph import --zotero-api local|web`)."""
+
+    api: Literal["local", "web"] = Field(
+        "local", description="Which Zotero API: 'local' is the running Zotero 7 desktop app (Settings → Advanced → "
+        "'Allow other applications on this computer to communicate with Zotero'), 'web' is api.zotero.org.")
+    local_url: str = Field("http://127.0.0.1:23119/api", description="Base URL of Zotero 7's local API.")
+    web_url: str = Field("https://api.zotero.org", description="Base URL of the Zotero Web API.")
+    library: str = Field(
+        "", description="The library: 'users/<userID>' or 'groups/<groupID>' (zotero.org → Settings → Security shows "
+        "your userID); empty = 'users/0' (local API: the desktop app's own library).")
+    api_key: str = Field(
+        "", description="Zotero Web API key (zotero.org → Settings → Security → Create new private key; read access "
+        "to the library and its files). Env SCHOLARGRAPH_ZOTERO__API_KEY; never printed.")
+    timeout_s: float = Field(60.0, gt=0, description="Seconds one Zotero API request (or file download) may take.")
+    max_retries: int = Field(5, ge=0, description="Retries of a Zotero API request answered 429 or 5xx, or dropped.")
+    backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay when the server names none; doubles each retry. A server's "
+        "Retry-After or Backoff header is honoured instead.")
+
+
 class Settings(BaseSettings):
     """Everything ScholarGraph can be told."""
 
@@ -260,6 +293,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    zotero: ZoteroSettings = Field(default_factory=ZoteroSettings)
 
     @property
     def graph_url(self) -> str:

@@ -154,7 +154,7 @@ def _read(conn: sqlite3.Connection, folder: Path, linked_base: Path | None) -> l
             continue
         data = fields.get(item_id, {})
         files = attachments.get(item_id, [])
-        entry = _entry(data, creators.get(item_id, []), tags.get(item_id, []), type_name,
+        entry = entry_from_fields(data, creators.get(item_id, []), tags.get(item_id, []), type_name,
                        [f for f, _ in files if f is not None])
         if not entry.title and item_id in standalone and entry.files:
             entry.title = entry.files[0].stem
@@ -164,7 +164,8 @@ def _read(conn: sqlite3.Connection, folder: Path, linked_base: Path | None) -> l
     return out
 
 
-def _entry(data: dict[str, str], authors: list[str], tags: list[str], type_name: str, files: list[Path]) -> BibEntry:
+def entry_from_fields(data: dict[str, str], authors: list[str], tags: list[str], type_name: str, files: list[Path]) -> BibEntry:
+    """An entry from Zotero's field names (the same in its database and in the API's ``data``)."""
     doi = normalise_doi(data.get("DOI")) or normalise_doi(_extra(data, "DOI"))
     extra = data.get("extra", "")
     key = _CITATION_KEY.search(extra)
@@ -219,6 +220,25 @@ def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collec
                   linked_base: Path | None = None, progress: Callable[[str, str], None] | None = None) -> ZoteroReport:
     """Bring a Zotero data folder into ``kb`` (and ``kb/<collection>`` scopes); safe to re-run."""
     items = read_zotero(data_dir, linked_base)
+    return sync_items(library, items, kb, collections=collections, progress=progress, owns=_from_folder)
+
+
+def _from_folder(item: str) -> bool:
+    """A data folder's items are '<libraryID>/<key>'; the API's ('users/1/KEY') are not its to remove."""
+    return not item.startswith(("users/", "groups/"))
+
+
+def sync_items(library: Any, items: list[ZoteroItem], kb: str, collections: bool = True,
+               progress: Callable[[str, str], None] | None = None, owns: Callable[[str], bool] = lambda _: True,
+               changed_only: bool = False, deleted: set[str] | frozenset[str] = frozenset(),
+               prepare: Callable[[ZoteroItem], None] | None = None) -> ZoteroReport:
+    """Make ``kb`` and its collection scopes hold ``items``, by their state (shared by the data-folder
+    and the API import).
+
+    ``owns``: which recorded items this source answers for. ``changed_only``: ``items`` are only
+    those changed since the last sync (Zotero's ``since``), so recorded items not among them stay,
+    except those in ``deleted``. ``prepare``: called before an item is imported (not when it is
+    unchanged), e.g. to download its attachment."""
     graph = library.graph
     ensure_table(graph)
     wanted: dict[tuple[str, str], ZoteroItem] = {}
@@ -227,15 +247,24 @@ def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collec
         if collections:
             for path in item.collections:
                 wanted[(f"{kb}/{path}", item.item)] = item
+    changed = {item.item for item in items}
     z = zotero_items
     ours = or_(z.c.scope == kb, z.c.scope.like(f"{_like(kb)}/%", escape="\\"))
-    with graph.db.read("reading the zotero items") as conn:
-        known = {(r.scope, r.item): r for r in conn.execute(select(z).where(ours))}
 
+    def read_known() -> dict[tuple[str, str], Any]:
+        with graph.db.read("reading the zotero items") as conn:
+            return {(r.scope, r.item): r for r in conn.execute(select(z).where(ours)) if owns(r.item)}
+
+    def stays(scope: str, item_key: str) -> bool:
+        if (scope, item_key) in wanted:
+            return True
+        return changed_only and item_key not in changed and item_key not in deleted
+
+    known = read_known()
     report = ZoteroReport(format="zotero")
-    held = {(scope, row.paper_id) for (scope, key), row in known.items() if (scope, key) in wanted}
+    held = {(scope, row.paper_id) for (scope, key), row in known.items() if stays(scope, key)}
     for (scope, item_key), row in sorted(known.items()):
-        if (scope, item_key) not in wanted:
+        if not stays(scope, item_key):
             if (scope, row.paper_id) not in held:  # another item may hold the same file
                 library.delete(row.paper_id, scope=scope)
             _forget(graph, scope, item_key)
@@ -243,13 +272,24 @@ def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collec
             if progress:
                 progress(item_key, f"removed from {scope}")
     _drop_changed(library, wanted, known)
-    with graph.db.read("reading the zotero items") as conn:
-        known = {(r.scope, r.item): r for r in conn.execute(select(z).where(ours))}
+    known = read_known()
     held_by_scope: dict[str, dict[tuple[str, str], str]] = {}  # read once per scope, kept up to date
+    prepared: dict[str, str | None] = {}  # item -> why it could not be prepared
     for (scope, item_key), item in wanted.items():
         row = known.get((scope, item_key))
         if row is not None and row.state == item.state and graph.in_scope(row.paper_id, scope):
             report.unchanged.append(f"{scope}: {item_key}")
+            continue
+        if prepare is not None and item_key not in prepared:
+            try:
+                prepare(item)
+                prepared[item_key] = None
+            except ScholarGraphError as exc:
+                prepared[item_key] = str(exc)
+        if prepared.get(item_key):  # not recorded: the next import tries again
+            report.failed.append((f"{scope}: {item_key}", prepared[item_key] or ""))
+            if progress:
+                progress(item_key, f"failed: {prepared[item_key]}")
             continue
         if scope not in held_by_scope:
             held_by_scope[scope] = held_keys(library, scope)
