@@ -232,6 +232,12 @@ def test_local_api_reads_files_where_zotero_keeps_them(tmp_path: Path, shared_da
     assert report.added == ["desk: users/0/CSEE0001"] and not report.failed
     assert all("Zotero-API-Key" not in r.headers for r in httpx_mock.get_requests())
     assert library.papers(["desk"])[0]["authors"] == ["Joseph Chee Chang"]
+
+    # only an attachment changed (its parent's version did not move): the parent is asked for by key
+    z.attach("ATTCS002", "CSEE0001", shared_data / "papers" / "2302.07302v1.pdf")
+    again = import_zotero_api(library, kb="desk", api="local")
+    assert again.skipped == ["desk: users/0/CSEE0001"] and not (again.added or again.removed or again.failed)
+    assert any(r.url.params.get("itemKey") == "CSEE0001" for r in httpx_mock.get_requests())
     library.close()
 
 

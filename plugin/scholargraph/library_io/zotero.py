@@ -10,7 +10,8 @@ Scopes: every item joins the knowledge base ``kb``; an item in a collection also
 ``kb/Collection/Sub`` for each collection it is in. A re-import is incremental: an item whose
 ``version`` and ``dateModified`` (and those of its attachments) are unchanged is left alone;
 items gone from Zotero, or in its trash, leave the scopes (and the library, when nothing else
-holds them); an item taken out of a collection leaves that collection's scope.
+holds them); an item taken out of a collection leaves that collection's scope. ``sync_items``
+does this for any list of items, so the API import (``zotero_api``) shares it.
 """
 
 from __future__ import annotations
