@@ -27,16 +27,58 @@ def settings(tmp_path: Path):
     return Settings(data_dir=tmp_path / "data")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def parse_each_shared_file_once():
+    """Every in-process parse of a shared file (ingest, the CLI under CliRunner, ``parse_file``)
+    is done once per run: dozens of tests ingest the same papers into fresh libraries, and the
+    parse is a pure function of the file's content, its path and the parsing settings.
+
+    Only files under the read-only shared data are cached, and only successful parses (a refusal
+    is re-raised every time); each caller gets its own deep copy, so no test can change another's
+    paper. Worker processes (``parsing.workers`` > 0, test_parsing's pool) still parse for real.
+    """
+    import copy
+
+    import scholargraph.parsing as parsing
+    import scholargraph.parsing.pipeline as pipeline
+    from scholargraph.ids import content_hash
+
+    real = pipeline.parse_file_with_stats
+    shared = str(SHARED_DATA.resolve()) + os.sep
+    cache: dict[tuple[str, str, str], tuple] = {}
+
+    def cached(path, settings=None, digest=None):
+        resolved = Path(path).expanduser().absolute()
+        if not str(resolved.resolve()).startswith(shared):
+            return real(path, settings, digest)
+        from scholargraph.settings import ParsingSettings
+
+        digest = digest or content_hash(resolved)
+        key = (str(resolved), digest, (settings or ParsingSettings()).model_dump_json())
+        if key not in cache:
+            cache[key] = real(path, settings, digest)
+        return copy.deepcopy(cache[key])
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline, "parse_file_with_stats", cached)
+    mp.setattr(parsing, "parse_file_with_stats", cached)
+    yield cache
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def full_library(tmp_path_factory, shared_data):
-    """The shared papers, the scanned PDF and the Chinese paper, ingested once on the default stack."""
+    """The ten shared papers and the Chinese paper, ingested once on the default stack.
+
+    Read-only for tests: one that needs to change it (another scope, a swapped embedder) undoes
+    the change with a fixture. The scanned PDF (8 pages of OCR, ~45 s) is not in it: test_ingest's
+    slow test ingests it into a library of its own.
+    """
     from scholargraph.library import Library
     from scholargraph.settings import Settings
 
     library = Library(Settings(data_dir=tmp_path_factory.mktemp("library")))
-    report = library.ingest(
-        [shared_data / "papers", shared_data / "scanned", shared_data / "papers-zh"], scope="lib"
-    )
+    report = library.ingest([shared_data / "papers", shared_data / "papers-zh"], scope="lib")
     library.first_report = report
     yield library
     library.close()

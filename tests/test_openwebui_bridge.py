@@ -230,10 +230,36 @@ def test_filter_hands_open_webui_graph_aware_sources(owui, filter_valves):
 
 
 def test_filter_leaves_unreadable_knowledge_alone(owui, filter_valves):
+    """Denied by the access check (not by a crash, which the filter also survives): the status
+    says so, and nothing of the knowledge base is indexed or handed over."""
+    events: list[dict] = []
+
+    async def emitter(event):
+        events.append(event)
+
     body = {"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
             "files": [{"type": "collection", "id": "kb1"}]}
-    out = run(sg.filter_inlet(body, valves=filter_valves, user={"id": "mallory"}))
+    out = run(sg.filter_inlet(body, valves=filter_valves, user={"id": "mallory"}, emitter=emitter))
     assert out["files"] == [{"type": "collection", "id": "kb1"}]
+    assert [e["data"]["description"] for e in events] == ["ScholarGraph: no access to kb1"]
+    assert "scholargraph" not in (owui.files["f-md"].meta or {})
+
+
+def test_filter_that_cannot_check_access_says_why_and_leaves_the_chat_alone(owui, filter_valves, monkeypatch):
+    events: list[dict] = []
+
+    async def emitter(event):
+        events.append(event)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("access database is locked")
+
+    monkeypatch.setattr(sg.access, "readable", broken)
+    body = {"model": "m", "messages": [{"role": "user", "content": "citation graphs"}],
+            "files": [{"type": "collection", "id": "kb1"}]}
+    out = run(sg.filter_inlet(body, valves=filter_valves, user={"id": "alice"}, emitter=emitter))
+    assert out["files"] == [{"type": "collection", "id": "kb1"}]
+    assert [e["data"]["description"] for e in events] == ["ScholarGraph: access database is locked"]
 
 
 def test_events_keep_the_scope_in_step(owui, filter_valves):

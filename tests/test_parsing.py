@@ -4,7 +4,7 @@ lists that link papers of one library, OCR of scans, Chinese papers, and clear r
 Every shared file is parsed once per session, two at a time in worker processes (the way
 ingest runs parse_file, so this also proves it pickles) that have no network at all: any
 download or telemetry attempt would fail the parse. The scanned PDF (OCR, ~1.5 min of CPU)
-is only parsed when a test marked ``ocr`` is selected.
+is only parsed when its test (marked ``slow``) is selected; the default run OCRs one small page.
 """
 
 from __future__ import annotations
@@ -118,11 +118,14 @@ def pool():
 
 @pytest.fixture(scope="session")
 def jobs(pool, shared_data: Path, request, tmp_path_factory) -> dict[str, cf.Future]:
-    """Every shared file submitted once; the slow OCR jobs first, when an ocr test is selected."""
+    """Every shared file submitted once; the OCR jobs first, when an ocr test is selected (the
+    8-page scan only for the slow one: ~1.5 min of CPU, so the default run OCRs one small page)."""
     futures: dict[str, cf.Future] = {}
-    if any(item.get_closest_marker("ocr") for item in request.session.items):
+    ocr = [item for item in request.session.items if item.get_closest_marker("ocr")]
+    if any(item.get_closest_marker("slow") for item in ocr):
         scanned = shared_data / "scanned" / "small_ocr.pdf"
         futures["scanned"] = pool.submit(_parse, str(scanned))
+    if ocr:
         futures["mixed"] = pool.submit(_parse, str(_mixed_pdf(shared_data, tmp_path_factory.mktemp("mixed"))))
     papers = sorted((shared_data / "papers").glob("*.pdf"), key=lambda p: -p.stat().st_size)
     for path in [*papers, shared_data / "papers-zh" / "zh_paper_synthetic.pdf", *sorted((shared_data / "docs").iterdir())]:
@@ -308,6 +311,7 @@ def test_chinese_text_file(parsed):
     assert paper.abstract.startswith("我们研究") and paper.references[0].title == "科学论断验证"
 
 
+@pytest.mark.slow
 @pytest.mark.ocr
 def test_scanned_pdf_is_read_by_ocr(parsed):
     paper = parsed("scanned")  # 8 image-only pages (a Chinese book scan), no text layer
