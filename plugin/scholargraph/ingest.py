@@ -28,6 +28,7 @@ from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.models import Chunk, Paper
 from scholargraph.packed_vectors import PackedVectors
 from scholargraph.parsing import SUPPORTED_SUFFIXES
+from scholargraph.parsing.pdf import page_progress
 from scholargraph.parsing.pipeline import ParseStats
 from scholargraph.settings import ParsingSettings
 
@@ -38,7 +39,7 @@ class IngestEvent:
     """What a progress display needs: which file, what happened, and how far along we are."""
 
     path: str
-    status: str  # "added" | "skipped" | "copied" | "failed"
+    status: str  # "added" | "skipped" | "copied" | "failed"; "parsing": progress inside a file, ``done`` unchanged
     message: str
     done: int
     total: int
@@ -112,8 +113,10 @@ def _parse_job(
         return None, f"{Path(path).name}: cannot parse ({type(exc).__name__}: {reason})", time.perf_counter() - start, None
 
 
-def _parse_in_thread(items: list[tuple[Path, str]], settings: ParsingSettings, ahead: int = 2):
-    """Parse files in a background thread, at most ``ahead`` finished papers waiting to be embedded."""
+def _parse_in_thread(items: list[tuple[Path, str]], settings: ParsingSettings, ahead: int = 2,
+                     on_page: Callable[[str, str], None] | None = None):
+    """Parse files in a background thread, at most ``ahead`` finished papers waiting to be embedded;
+    ``on_page(path, line)`` hears progress inside a long PDF (every 100 pages, every OCR page)."""
     results: queue.Queue = queue.Queue(maxsize=ahead)
     stop = threading.Event()
 
@@ -121,7 +124,8 @@ def _parse_in_thread(items: list[tuple[Path, str]], settings: ParsingSettings, a
         for path, digest in items:
             if stop.is_set():
                 return
-            result = (path, *_parse_job(str(path), settings, digest))
+            with page_progress((lambda line, p=str(path): on_page(p, line)) if on_page else None):
+                result = (path, *_parse_job(str(path), settings, digest))
             while not stop.is_set():
                 try:
                     results.put(result, timeout=0.2)
@@ -206,7 +210,11 @@ class Ingestor:
                 continue
             to_parse.append((path, digest))
 
-        for path, paper, error, seconds, stats in self._parse_all(to_parse):
+        def inside(path: str, line: str) -> None:  # progress within a long file: no file is done yet
+            if progress:
+                progress(IngestEvent(path, "parsing", line, done, total))
+
+        for path, paper, error, seconds, stats in self._parse_all(to_parse, inside):
             report.seconds["parse"] += seconds
             if stats is not None:
                 report.seconds["parse_cpu"] = report.seconds.get("parse_cpu", 0.0) + stats.cpu_seconds
@@ -238,7 +246,7 @@ class Ingestor:
         return report
 
     # -- stages ---------------------------------------------------------------------------
-    def _parse_all(self, items: list[tuple[Path, str]]):
+    def _parse_all(self, items: list[tuple[Path, str]], on_page: Callable[[str, str], None] | None = None):
         """Yield (path, paper, error, seconds, stats) as parsing finishes, while the caller embeds.
 
         ``parsing.workers`` 0: one parse thread in this process, a file or two ahead of the
@@ -249,7 +257,7 @@ class Ingestor:
         if not items:
             return
         if settings.workers <= 0:
-            yield from _parse_in_thread(items, settings)
+            yield from _parse_in_thread(items, settings, on_page=on_page)
             return
         from scholargraph.parsing.pool import discard_shared_pool, shared_pool
 

@@ -4,7 +4,8 @@ A bar redrawn in place means nothing in a log file or a pipe (rich prints nothin
 the end), so off a terminal every finished file gets its own line as it happens. On a terminal
 the bar names the stage, counts files, pages and chunks, and gives an ETA once a file is done;
 the bar and the ETA go by bytes, since one long paper takes as long as many short ones.
-Built only on ``IngestEvent`` (one per finished file), so the local and Ray ingestors both feed it.
+Built only on ``IngestEvent`` (one per finished file, plus "parsing" lines from inside a long PDF),
+so the local and Ray ingestors both feed it.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ class IngestProgress:
             self._bar.__exit__(kind, exc, tb)
 
     def __call__(self, event: IngestEvent) -> None:
+        if event.status == "parsing":  # inside a long file: say where it is, count nothing yet
+            if self._bar is not None:
+                self._bar.update(self._task, last=escape(event.message))
+            else:
+                self.console.print(f"[{event.done}/{event.total}] parsing: {event.message}",
+                                   highlight=False, markup=False, soft_wrap=True)
+            return
         if event.status == "added" and event.paper_id:
             pages, chunks = self.sizes(event.paper_id)
             self.pages += pages

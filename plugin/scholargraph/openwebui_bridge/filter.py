@@ -17,7 +17,13 @@ from scholargraph.openwebui_bridge.chat import (
     model_applies,
     search_options,
 )
-from scholargraph.openwebui_bridge.indexing import files_in_scope, index_file, knowledge_state, sync_knowledge
+from scholargraph.openwebui_bridge.indexing import (
+    files_in_scope,
+    index_file,
+    index_in_background_if_slow,
+    knowledge_state,
+    sync_knowledge,
+)
 from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, log, run_blocking, status
 from scholargraph.openwebui_bridge.scopes import file_scope, is_paper_file, kb_scope
 from scholargraph.openwebui_bridge.sources import handoff_items, pack_sources, plural, summary
@@ -72,6 +78,10 @@ async def plan_chat(library, items: list[dict[str, Any]], user: dict[str, Any], 
         if not await run_blocking(files_in_scope, library, scope):
             if not index_missing:
                 plan.notes.append(f"{name}: not indexed yet")
+                continue
+            later = await index_in_background_if_slow(library, file_id, scope, record, path, name)
+            if later:  # a scan: OCR would hold the chat for minutes
+                plan.notes.append(later)
                 continue
             await emit(emitter, status(f"ScholarGraph: indexing {name}…"))
             outcome = await index_file(library, file_id, scope, record, path)

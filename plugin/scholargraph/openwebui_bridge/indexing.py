@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scholargraph.openwebui_bridge import access
 from scholargraph.openwebui_bridge.access import file_name, file_state
-from scholargraph.openwebui_bridge.runtime import WRITE_LOCK, Emitter, emit, run_blocking, status
+from scholargraph.openwebui_bridge.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
 from scholargraph.openwebui_bridge.scopes import file_source, is_paper_file, kb_scope, parse_file_source
 
 
@@ -71,6 +73,49 @@ async def index_file(library, file_id: str, scope: str, record: Any = None, path
     papers = await run_blocking(library.graph.get_paper, paper_id) if paper_id else None
     await access.mark_file(file_id, status="indexed", paper_id=paper_id, title=(papers or {}).get("title"), error=None)
     return IndexOutcome(file_id, name, state, f"{name}: {(papers or {}).get('title') or 'indexed'}", paper_id)
+
+
+_READING: dict[tuple[str, str], asyncio.Task] = {}  # (scope, file id) -> its indexing in the background
+
+
+async def index_in_background_if_slow(library, file_id: str, scope: str, record: Any, path: str, name: str) -> str | None:
+    """A chat must not wait minutes for OCR: when reading this file would take longer than
+    ``parsing.chat_ocr_budget_s`` (pages to OCR x ~12 s / OCR threads), index it in the background
+    and return the line that tells the user; None when it is quick enough to index now."""
+    key = (scope, file_id)
+    running = _READING.get(key)
+    if running is not None and not running.done():
+        return f"{name}: still being read (OCR); ask again in a minute"
+    if path is None or not name.lower().endswith(".pdf"):
+        return None
+    from scholargraph.parsing.pdf import ocr_pages_needed, ocr_seconds_estimate
+
+    parsing = library.settings.parsing
+    pages = await run_blocking(ocr_pages_needed, Path(path), parsing)
+    seconds = ocr_seconds_estimate(pages, parsing)
+    if seconds <= parsing.chat_ocr_budget_s:
+        return None
+
+    async def read() -> None:
+        try:
+            await index_file(library, file_id, scope, record, path)
+        except Exception as exc:  # nobody awaits this task: record the failure where users look
+            log.exception("ScholarGraph background indexing of %s failed", name)
+            await access.mark_file(file_id, status="failed", error=f"{name}: {exc}", scope=scope)
+        finally:
+            if _READING.get(key) is task:
+                del _READING[key]
+
+    task = asyncio.get_running_loop().create_task(read())
+    _READING[key] = task
+    minutes = math.ceil(seconds / 60)
+    pages_text = f"{pages} scanned page{' is' if pages == 1 else 's are'}"
+    return f"{name}: {pages_text} being read (OCR), about {minutes} minute{'' if minutes == 1 else 's'}; ask again then"
+
+
+def background_task(scope: str, file_id: str) -> asyncio.Task | None:
+    """The background indexing of a file still under way (tests wait on it)."""
+    return _READING.get((scope, file_id))
 
 
 async def sync_knowledge(library, knowledge_id: str, emitter: Emitter = None, index_missing: bool = True) -> list[IndexOutcome]:
