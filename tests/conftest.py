@@ -66,6 +66,34 @@ def parse_each_shared_file_once():
     mp.undo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embed_each_text_once():
+    """The packaged embedder computes each distinct text once per run: tests ingest the same
+    papers into many fresh libraries, and its vectors depend only on the text (a batch's padding
+    moves them by ~1e-7). Still the real model, loaded as before, so retrieval quality is tested
+    on real vectors; a test that counts ``embed_documents`` calls still sees every call."""
+    import numpy as np
+
+    from scholargraph.embedding.local import LocalEmbedder
+
+    real = LocalEmbedder._embed
+    memo: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return real(self, texts)
+        self._encoder()  # the model loads when it would have (tests watch for that)
+        missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        if missing:
+            memo.update(zip(missing, real(self, missing)))
+        return np.stack([memo[t] for t in texts]).astype(np.float32, copy=True)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(LocalEmbedder, "_embed", embed)
+    yield memo
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def full_library(tmp_path_factory, shared_data):
     """The ten shared papers and the Chinese paper, ingested once on the default stack.
