@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,6 +125,12 @@ def test_ingest_search_graph_and_delete(client: TestClient, docs: Path):
     assert "<svg" in html and "Graph-Augmented Retrieval" in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "").split("<script id=\"data\"")[0]  # no CDN
     assert f"/papers/{paper_id}/file" in html
+    # a toggle per relation, a search box, counts in words; the papers coloured by knowledge base
+    for kind in ("cites", "similar", "shares_author"):
+        assert f'<input type="checkbox" data-kind="{kind}" checked>' in html
+    assert '<input id="q" type="search"' in html and "plural(shown,'link')" in html
+    data = json.loads(html.split('type="application/json">')[1].split("</script>")[0])
+    assert {n["kb"] for n in data["nodes"]} == {"kb:service-test"} and data["kbs"] == {"kb:service-test": "service-test"}
 
     served = client.get(f"/papers/{paper_id}/file", params={"kb": "kb:service-test"})
     assert served.status_code == 200 and served.content == (docs / "sample.md").read_bytes()
