@@ -13,16 +13,13 @@ call whose first try did land is harmless.
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any, Callable
 
 import httpx
-from tenacity import Retrying, before_sleep_log, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from scholargraph.errors import StoreError
+from scholargraph.retry import RetryPolicy
 from scholargraph.settings import StoreSettings
-
-log = logging.getLogger(__name__)
 
 
 def server_url(settings: StoreSettings) -> str:
@@ -30,35 +27,29 @@ def server_url(settings: StoreSettings) -> str:
     return f"{scheme}://{settings.chroma_host}:{settings.chroma_port}"
 
 
-class RetryPolicy:
-    """How often and how patiently to ask the Chroma server before failing clearly."""
+def retry_policy(settings: StoreSettings) -> RetryPolicy:
+    """How often and how patiently to ask the Chroma server: transport failures only."""
+    return RetryPolicy.of(f"Chroma server at {server_url(settings)}", settings.max_retries, settings.backoff_s,
+                          retry_on=(httpx.TransportError,), max_wait_s=30.0)
 
-    def __init__(self, settings: StoreSettings) -> None:
-        self.where = f"Chroma server at {server_url(settings)}"
-        self.attempts = max(0, settings.max_retries) + 1
-        self.backoff_s = max(0.0, settings.backoff_s)
-        self.timeout = httpx.Timeout(settings.timeout_s, connect=min(5.0, settings.timeout_s))
 
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        retrying = Retrying(
-            retry=retry_if_exception_type(httpx.TransportError),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.backoff_s, max=30),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-            reraise=True,
+def request_timeout(settings: StoreSettings) -> httpx.Timeout:
+    return httpx.Timeout(settings.timeout_s, connect=min(5.0, settings.timeout_s))
+
+
+def _gave_up(policy: RetryPolicy) -> Callable[[BaseException], StoreError]:
+    def error(exc: BaseException) -> StoreError:
+        return StoreError(
+            f"{policy.where} did not answer after {policy.attempts} tries "
+            f"({type(exc).__name__}: {exc or 'no reply'}); is it running? "
+            "See store.timeout_s and store.max_retries."
         )
-        try:
-            return retrying(fn, *args, **kwargs)
-        except httpx.TransportError as exc:
-            raise StoreError(
-                f"{self.where} did not answer after {self.attempts} tries "
-                f"({type(exc).__name__}: {exc or 'no reply'}); is it running? "
-                "See store.timeout_s and store.max_retries."
-            ) from exc
+
+    return error
 
 
 class RetryingChroma:
-    """A Chroma client or collection whose every call goes through a ``RetryPolicy``.
+    """A Chroma client or collection whose every call goes through one ``RetryPolicy``.
 
     Collections it hands out are wrapped the same way; plain attributes (name, metadata) pass
     through.
@@ -75,7 +66,7 @@ class RetryingChroma:
 
         @functools.wraps(attr)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._wrap(self._policy.call(attr, *args, **kwargs))
+            return self._wrap(self._policy.call(attr, *args, give_up=_gave_up(self._policy), **kwargs))
 
         return call
 
@@ -95,16 +86,17 @@ def connect(settings: StoreSettings, chroma_settings: Any) -> RetryingChroma:
     """An ``HttpClient`` to the configured server, once its heartbeat answers; retried, time-limited."""
     import chromadb
 
-    policy = RetryPolicy(settings)
+    policy = retry_policy(settings)
     url = server_url(settings)
+    timeout = request_timeout(settings)
 
     def open_client():
-        _heartbeat(url, policy.timeout)  # the client's own first requests have no timeout
+        _heartbeat(url, timeout)  # the client's own first requests have no timeout
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                    ssl=settings.chroma_ssl, settings=chroma_settings)
 
-    client = policy.call(open_client)
+    client = policy.call(open_client, give_up=_gave_up(policy))
     session = getattr(getattr(client, "_server", None), "_session", None)
     if isinstance(session, httpx.Client):  # chromadb 1.x builds it with timeout=None
-        session.timeout = policy.timeout
+        session.timeout = timeout
     return RetryingChroma(client, policy)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import httpx
 
 from scholargraph.errors import ConfigError, LLMError
+from scholargraph.retry import Retry, RetryPolicy, overloaded
 from scholargraph.settings import LLMSettings
-
-RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
 def configured(settings: LLMSettings) -> bool:
@@ -22,14 +20,15 @@ def configured(settings: LLMSettings) -> bool:
 class ChatLLM:
     """Streams chat completions; retries connection failures and 429/5xx before any token arrives."""
 
-    def __init__(self, settings: LLMSettings, max_retries: int = 3, backoff_s: float = 0.5,
+    def __init__(self, settings: LLMSettings, max_retries: int | None = None, backoff_s: float | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
+        """``max_retries`` / ``backoff_s`` override ``llm.max_retries`` / ``llm.backoff_s``."""
         if not configured(settings):
             raise ConfigError("no chat LLM configured: set llm.base_url and llm.model "
                               "(SCHOLARGRAPH_LLM__BASE_URL, SCHOLARGRAPH_LLM__MODEL)")
         self.settings = settings
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        self.max_retries = settings.max_retries if max_retries is None else max_retries
+        self.backoff_s = settings.backoff_s if backoff_s is None else backoff_s
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self.client = httpx.Client(base_url=settings.base_url.rstrip("/"), headers=headers,
                                    timeout=httpx.Timeout(settings.timeout_s, connect=10.0), transport=transport)
@@ -38,35 +37,40 @@ class ChatLLM:
         """Yield answer text pieces as the server sends them."""
         body = {"model": self.settings.model, "messages": messages, "stream": True,
                 "temperature": self.settings.temperature}
-        delay = self.backoff_s
+        where = f"chat LLM at {self.settings.base_url}"
+        policy = RetryPolicy.of(where, self.max_retries, self.backoff_s, retry_on=(Retry, httpx.TransportError))
         started = False
-        for attempt in range(self.max_retries + 1):
-            try:
-                with self.client.stream("POST", "/chat/completions", json=body) as response:
-                    if response.status_code in RETRY_STATUS and attempt < self.max_retries:
-                        time.sleep(delay)
-                        delay *= 2
-                        continue
-                    if response.status_code >= 400:
-                        response.read()
-                        raise LLMError(f"chat LLM at {self.settings.base_url} answered {response.status_code}: "
-                                       f"{response.text[:300]} (check llm.model / SCHOLARGRAPH_LLM__MODEL)")
-                    for piece in _sse_content(response.iter_lines()):
-                        started = True
-                        yield piece
-                    return
-            except (httpx.TransportError, httpx.TimeoutException) as exc:
-                if started:  # a retry would repeat what the reader already has
-                    raise LLMError(f"chat LLM at {self.settings.base_url} broke off mid-answer: {exc}") from exc
-                if attempt >= self.max_retries:
-                    raise LLMError(f"chat LLM at {self.settings.base_url} unreachable after "
-                                   f"{self.max_retries + 1} tries: {exc} (check llm.base_url / "
-                                   "SCHOLARGRAPH_LLM__BASE_URL)") from exc
-                time.sleep(delay)
-                delay *= 2
+        try:
+            for attempt in policy.retrying():
+                with attempt:
+                    try:
+                        with self.client.stream("POST", "/chat/completions", json=body) as response:
+                            if response.status_code >= 400:
+                                response.read()
+                                answered = f"{response.status_code}: {response.text[:300]}"
+                                if overloaded(response.status_code):
+                                    raise Retry(answered)
+                                raise _refused(where, answered)
+                            for piece in _sse_content(response.iter_lines()):
+                                started = True
+                                yield piece
+                            return
+                    except httpx.TransportError as exc:
+                        if started:  # a retry would repeat what the reader already has
+                            raise LLMError(f"{where} broke off mid-answer: {exc}") from exc
+                        raise
+        except Retry as exc:
+            raise _refused(where, exc.why) from exc
+        except httpx.TransportError as exc:
+            raise LLMError(f"{where} unreachable after {policy.attempts} tries: {exc} (check llm.base_url / "
+                           "SCHOLARGRAPH_LLM__BASE_URL)") from exc
 
     def complete(self, messages: list[dict[str, str]]) -> str:
         return "".join(self.stream(messages))
+
+
+def _refused(where: str, answered: str) -> LLMError:
+    return LLMError(f"{where} answered {answered} (check llm.model / SCHOLARGRAPH_LLM__MODEL)")
 
 
 def _sse_content(lines: Iterator[str]) -> Iterator[str]:

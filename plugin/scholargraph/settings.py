@@ -233,6 +233,11 @@ class LLMSettings(BaseModel):
     api_key: str = Field("", description="Bearer key for the chat LLM.")
     temperature: float = Field(0.2, description="Sampling temperature.")
     timeout_s: float = Field(120.0, description="Seconds before a chat request is abandoned.")
+    max_retries: int = Field(
+        3, ge=0, description="Retries of a chat request refused with 429/5xx or not connected, before the answer's "
+        "first words (never after: the reader already has them).",
+    )
+    backoff_s: float = Field(0.5, ge=0, description="First retry delay for the chat LLM; doubles each retry.")
     answer_language: str = Field("auto", description="Answer language; 'auto' answers in the question's language.")
     extractive_sentences: int = Field(
         3, ge=1, le=8, description="Sentences quoted from the papers, each cited [n], when no chat LLM is "

@@ -29,6 +29,7 @@ from scholargraph.embedding.instructions import (
     resolve_style,
 )
 from scholargraph.errors import ConfigError, EmbeddingError
+from scholargraph.retry import Retry, RetryPolicy, overloaded
 from scholargraph.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
@@ -231,41 +232,35 @@ class VLLMEmbedder:
     def _post_batch(self, batch: list[str]) -> np.ndarray:
         """One request, retried on overload and network trouble; the batch's vectors in order."""
         body = self._body(batch)
-        attempts = max(0, self.settings.max_retries) + 1
-        delay = self.settings.backoff_s
-        last = ""
-        for attempt in range(1, attempts + 1):
-            wait = delay
-            try:
-                response = self._client.post(self.url, json=body)
-            except httpx.TimeoutException:
-                last = f"no answer within {self.settings.timeout_s:g}s"
-            except httpx.TransportError as exc:
-                last = f"connection failed ({type(exc).__name__}: {exc})"
-            else:
-                if response.status_code == 200:
-                    return self._decode(response, len(batch))
-                message = _server_message(response)
-                status = response.status_code
-                if status != 429 and status < 500:
-                    raise EmbeddingError(
-                        f"embedding server {self.url} refused the request for model {self.name!r}: "
-                        f"HTTP {status}: {message}{_hint(status, message)}"
-                    )
-                last = f"HTTP {status}: {message}"
-                retry_after = _retry_after(response)
-                if retry_after is not None:
-                    wait = min(retry_after, MAX_RETRY_AFTER_S)
-            if attempt < attempts:
-                log.warning(
-                    "embedding request to %s failed (%s); retry %d/%d in %.2fs",
-                    self.url, last, attempt, attempts - 1, wait,
-                )
-                _sleep(wait)
-                delay *= 2
-        raise EmbeddingError(
-            f"embedding server {self.url} failed for model {self.name!r} after {attempts} "
-            f"attempt(s); last error: {last}. Check that vLLM is running and reachable "
+        policy = RetryPolicy.of(f"embedding request to {self.url}", self.settings.max_retries,
+                                self.settings.backoff_s, sleep=lambda seconds: _sleep(seconds))
+        return policy.call(self._try_batch, body, len(batch), give_up=lambda exc: self._gave_up(policy, exc))
+
+    def _try_batch(self, body: dict[str, Any], expected: int) -> np.ndarray:
+        """One try: the vectors, ``Retry`` on overload or network trouble, else ``EmbeddingError``."""
+        try:
+            response = self._client.post(self.url, json=body)
+        except httpx.TimeoutException as exc:
+            raise Retry(f"no answer within {self.settings.timeout_s:g}s") from exc
+        except httpx.TransportError as exc:
+            raise Retry(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        if response.status_code == 200:
+            return self._decode(response, expected)
+        message = _server_message(response)
+        status = response.status_code
+        if not overloaded(status):
+            raise EmbeddingError(
+                f"embedding server {self.url} refused the request for model {self.name!r}: "
+                f"HTTP {status}: {message}{_hint(status, message)}"
+            )
+        retry_after = _retry_after(response)
+        raise Retry(f"HTTP {status}: {message}",
+                    wait_s=None if retry_after is None else min(retry_after, MAX_RETRY_AFTER_S))
+
+    def _gave_up(self, policy: RetryPolicy, exc: BaseException) -> EmbeddingError:
+        return EmbeddingError(
+            f"embedding server {self.url} failed for model {self.name!r} after {policy.attempts} "
+            f"attempt(s); last error: {getattr(exc, 'why', exc)}. Check that vLLM is running and reachable "
             f"(GET {self.base_url}/models), that it serves {self.name!r} (embedding.model); if it is "
             "overloaded, lower embedding.batch_size or embedding.max_concurrency, or raise "
             "embedding.timeout_s or embedding.max_retries."
