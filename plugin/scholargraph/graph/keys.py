@@ -1,8 +1,12 @@
-"""Match keys: the normalised forms under which a reference and a paper are compared.
+"""Identifiers and match keys: the one home of DOI / arXiv-id patterns and title normalisers.
 
 A reference list is extracted text: DOIs come as URLs, arXiv ids carry versions, and titles
 carry line-break hyphens ("Sum- marization"), ligatures, odd dashes and trailing periods.
 Everything here maps those variants onto one key so that equality means "same work".
+Two strictnesses, named apart: ``find_doi`` / ``find_arxiv_id`` look for an identifier in
+running text (a page, a reference, a note field: only ids named as such, never any
+digits-dot-digits), while ``normalise_doi`` / ``normalise_arxiv_id`` check and canonicalise
+a field that is meant to hold one.
 Fuzzy title matching is deliberately narrow: short titles must match exactly, because
 "Deep Learning" and "Deep Learnings" are different papers far more often than not.
 """
@@ -25,13 +29,28 @@ BLOCK_CHARS = 12
 SUBTITLE_DISCOUNT = 0.98
 
 _DOI_PREFIX = re.compile(r"^(?:https?://)?(?:dx\.)?doi\.org/|^doi:\s*", re.IGNORECASE)
-_DOI_TRAILING = ".,;:'\""
+_DOI_TRAILING = ".,;:'\"\u201d\u2019"
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 _TITLE_TOKEN = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
 _ARXIV_NEW = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 _ARXIV_OLD = re.compile(r"([a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v\d+)?", re.IGNORECASE)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$")
+# Finders for running text. New-style arXiv ids name a real month (YYMM); the context words
+# ("arXiv:", "abs/") keep page ranges and DOI tails out.
+DOI_IN_TEXT = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+_ARXIV_ID = r"(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?!\d)"
+_ARXIV_OLD_ID = r"([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+_ARXIV_IN_TEXT = re.compile(
+    r"(?:arxiv(?:\.org)?\s*(?:preprint)?\s*(?:arxiv)?\s*[:/]?\s*(?:abs/|pdf/)?|\babs/|corr\s+abs/)\s*"
+    + _ARXIV_ID,
+    re.IGNORECASE,
+)
+_ARXIV_OLD_IN_TEXT = re.compile(r"(?:arxiv[:\s]*(?:\.org/(?:abs|pdf)/)?|\babs/)\s*" + _ARXIV_OLD_ID, re.IGNORECASE)
+_ARXIV_DOI_IN_TEXT = re.compile(r"10\.48550/arxiv\.(\d{4}\.\d{4,5})", re.IGNORECASE)
+ARXIV_FILENAME = re.compile(r"^" + _ARXIV_ID + r"(?:\.pdf)?$", re.IGNORECASE)
+ARXIV_STAMP = re.compile(r"arXiv:" + _ARXIV_ID + r"\s*\[[\w.\-]+\]", re.IGNORECASE)
+_COMPACT = re.compile(r"[\W_]+")
 _DASHES = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _DASH = re.compile(f"[{_DASHES}]")
 _WORD_HYPHEN = re.compile(r"(?<=\w)-\s*(?=\w)")  # "Sum-marization", "Sum- marization"
@@ -56,6 +75,22 @@ def normalise_doi(doi: str | None) -> str | None:
     if not text.startswith("10.") or "/" not in text or any(c.isspace() for c in text):
         return None
     return text
+
+
+def find_doi(text: str) -> str | None:
+    """The first DOI in running text, bare ("10.1145/3544548.3580847"), case kept."""
+    match = DOI_IN_TEXT.search(text)
+    return _strip_unbalanced(match.group(1)) if match else None
+
+
+def find_arxiv_id(text: str) -> str | None:
+    """An arXiv id named as such in running text ("arXiv:2203.00130", "abs/2206.10883", an
+    arXiv DOI), without version; None for bare digits-dot-digits, which DOIs are full of."""
+    for pattern in (_ARXIV_DOI_IN_TEXT, _ARXIV_IN_TEXT, _ARXIV_OLD_IN_TEXT):
+        match = pattern.search(text)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _strip_unbalanced(text: str) -> str:
@@ -109,6 +144,12 @@ def normalise_title(title: str | None) -> str | None:
     text = _NON_WORD.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
     return text or None
+
+
+def compact(text: str) -> str:
+    """Lower-case letters and digits only: how a title is found again in page text, where
+    line breaks, hyphenation and spacing differ from the metadata."""
+    return _COMPACT.sub("", text.casefold())
 
 
 def main_title(title: str | None) -> str | None:

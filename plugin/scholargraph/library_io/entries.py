@@ -16,10 +16,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.graph.keys import arxiv_id_from_doi, normalise_arxiv_id, normalise_doi
+from scholargraph.graph.keys import arxiv_id_from_doi, find_arxiv_id, normalise_arxiv_id, normalise_doi
 
 _YEAR = re.compile(r"(1[5-9]\d\d|20\d\d)")
-_ARXIV_MENTION = re.compile(r"arxiv(?:\.org/(?:abs|pdf)/|:\s*|\s+)([a-z\-]+(?:\.[a-z]{2})?/\d{7}|\d{4}\.\d{4,5})", re.IGNORECASE)
 _RIS_TYPES = {"JOUR": "article", "JFULL": "article", "CPAPER": "inproceedings", "CONF": "inproceedings",
               "BOOK": "book", "CHAP": "incollection", "THES": "phdthesis", "RPRT": "techreport", "GEN": "misc"}
 _CSL_TYPES = {"article-journal": "article", "paper-conference": "inproceedings", "book": "book",
@@ -76,8 +75,7 @@ def arxiv_from(*texts: str | None, eprint: str | None = None, doi: str | None = 
     for text in texts:
         if found:
             break
-        mention = _ARXIV_MENTION.search(text or "")
-        found = mention.group(1).lower() if mention else None
+        found = normalise_arxiv_id(find_arxiv_id(text or ""))
     return found
 
 

@@ -17,10 +17,11 @@ from collections import defaultdict
 from itertools import groupby
 from dataclasses import dataclass, field, replace
 
+from scholargraph.graph.keys import ARXIV_STAMP
 from scholargraph.parsing.asides import set_apart
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import is_known_section, numbered_title, split_run_in_heading
-from scholargraph.parsing.text import ARXIV_STAMP, clean_text
+from scholargraph.parsing.text import clean_text
 
 DROP_KINDS = {"Footer", "Header", "PageNumber", "PageBreak", "Image"}
 _SPACED_CHARS = re.compile(r"(?:\S{1,2} )*\S{1,2}")

@@ -15,11 +15,9 @@ from pathlib import Path
 from scholargraph.parsing import authors as author_rules
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import FUNCTION_WORDS, is_abstract_heading, is_known_section, numbered_title
+from scholargraph.graph.keys import ARXIV_FILENAME, compact, find_arxiv_id, find_doi
 from scholargraph.parsing.text import (
-    ARXIV_FILENAME,
     CJK,
-    find_arxiv_id,
-    find_doi,
     fix_small_caps,
     letters_ratio,
     years_in,
@@ -49,14 +47,6 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _MARKERS = re.compile(r"[†‡§¶∗*♠♢♡♣♦□⋄]|\w[α-ω]\b")
-_COMPACT = re.compile(r"[\W_]+")
-
-
-def compact(text: str) -> str:
-    """Lower-case letters and digits only: how titles are compared with page text."""
-    return _COMPACT.sub("", text.casefold())
-
-
 @dataclass
 class FrontMatter:
     """What the front of a document says about it; ``consumed`` are pieces used up as title."""

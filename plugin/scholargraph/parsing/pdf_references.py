@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from scholargraph.graph.keys import compact
 from scholargraph.models import Reference, Section
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import is_references_heading
 from scholargraph.parsing.layout import is_running_header
-from scholargraph.parsing.metadata import compact
 from scholargraph.parsing.references import parse_references
 from scholargraph.parsing.sections import ReferenceList
 from scholargraph.parsing.text import clean_text

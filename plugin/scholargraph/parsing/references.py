@@ -15,7 +15,8 @@ import re
 
 from scholargraph.models import Reference
 from scholargraph.parsing.elements import Piece
-from scholargraph.parsing.text import CJK, dehyphenate, find_arxiv_id, find_doi, fix_small_caps, years_in
+from scholargraph.graph.keys import find_arxiv_id, find_doi
+from scholargraph.parsing.text import CJK, dehyphenate, fix_small_caps, years_in
 
 MAX_ENTRY_CHARS = 1500
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from scholargraph.graph.keys import DOI_IN_TEXT
+
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
      "\u00ad": ""}
@@ -31,19 +33,6 @@ _CJK_LIKE = f"{CJK}\u3000-\u303f\uff00-\uffef\u2018-\u201d"
 _CJK_GAP = re.compile(f"(?<=[{_CJK_LIKE}]) +(?=[{_CJK_LIKE}])")
 SENTENCE_END = tuple(".!?;。！？；")
 
-DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
-# New-style arXiv ids name a real month (YYMM); the context words keep page ranges out.
-_ARXIV_ID = r"(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?!\d)"
-_ARXIV_OLD_ID = r"([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
-ARXIV_IN_TEXT = re.compile(
-    r"(?:arxiv(?:\.org)?\s*(?:preprint)?\s*(?:arxiv)?\s*[:/]?\s*(?:abs/|pdf/)?|\babs/|corr\s+abs/)\s*"
-    + _ARXIV_ID,
-    re.IGNORECASE,
-)
-ARXIV_OLD_IN_TEXT = re.compile(r"(?:arxiv[:\s]*(?:\.org/abs/)?|\babs/)\s*" + _ARXIV_OLD_ID, re.IGNORECASE)
-ARXIV_DOI = re.compile(r"10\.48550/arxiv\.(\d{4}\.\d{4,5})", re.IGNORECASE)
-ARXIV_FILENAME = re.compile(r"^" + _ARXIV_ID + r"(?:\.pdf)?$", re.IGNORECASE)
-ARXIV_STAMP = re.compile(r"arXiv:" + _ARXIV_ID + r"\s*\[[\w.\-]+\]", re.IGNORECASE)
 YEAR = re.compile(r"(?<![\d.])(19[5-9]\d|20[0-4]\d)(?![\d])")
 
 
@@ -78,33 +67,9 @@ def cjk_share(text: str) -> float:
     return sum(1 for c in chars if CJK_CHAR.match(c)) / len(chars) if chars else 0.0
 
 
-def strip_doi(doi: str) -> str:
-    """A DOI without the sentence punctuation or unbalanced bracket extraction glued to it."""
-    while doi and doi[-1] in ".,;:'\"”’":
-        doi = doi[:-1]
-    while doi and doi[-1] in ")]}" and doi.count(doi[-1]) > doi.count({")": "(", "]": "[", "}": "{"}[doi[-1]]):
-        doi = doi[:-1]
-    return doi
-
-
-def find_doi(text: str) -> str | None:
-    """The first DOI in the text, bare ("10.1145/3544548.3580847")."""
-    match = DOI.search(text)
-    return strip_doi(match.group(1)) if match else None
-
-
-def find_arxiv_id(text: str) -> str | None:
-    """An arXiv id named as such ("arXiv:2203.00130", "abs/2206.10883", arXiv DOI), no version."""
-    for pattern in (ARXIV_DOI, ARXIV_IN_TEXT, ARXIV_OLD_IN_TEXT):
-        match = pattern.search(text)
-        if match:
-            return match.group(1)
-    return None
-
-
 def years_in(text: str) -> list[int]:
     """Plausible publication years (1950-2049) in order, ignoring those inside ids, DOIs and URLs."""
-    text = re.sub(r"https?://\S+|www\.\S+", " ", DOI.sub(" ", text))
+    text = re.sub(r"https?://\S+|www\.\S+", " ", DOI_IN_TEXT.sub(" ", text))
     text = re.sub(r"\d{4}\.\d{4,5}", " ", text)
     return [int(y) for y in YEAR.findall(text)]
 
