@@ -196,11 +196,7 @@ def ingest(
     except ScholarGraphError as exc:
         _fail(exc)
     if as_json:
-        _print_json({
-            "added": report.added, "copied": report.copied, "skipped": report.skipped,
-            "failed": [{"path": p, "error": e} for p, e in report.failed],
-            "pages": report.pages, "chunks": report.chunks, "seconds": report.seconds,
-        })
+        _print_json(report.to_json())
     else:
         err.print(report.summary() + f" ({report.chunks} chunks, {report.wall_seconds:.1f} s; {stage_times(report)})",
                   highlight=False, soft_wrap=True)

@@ -12,6 +12,7 @@ read checks.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import os
 import queue
 import threading
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +34,7 @@ from scholargraph.parsing.pdf import page_progress
 from scholargraph.parsing.pipeline import ParseStats
 from scholargraph.settings import ParsingSettings
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,6 +64,21 @@ class IngestReport:
     wall_seconds: float = 0.0
     ocr_pages: int = 0  # pages read by OCR (no usable text layer)
     ocr_seconds: float = 0.0
+
+    def to_json(self, name: Callable[[str], str] = str) -> dict[str, Any]:
+        """The report as `scholargraph ingest --json` prints it and POST /ingest answers it;
+        ``name`` shows each file (the service: the uploaded file's name, not its stored path)."""
+        return {
+            "added": [name(p) for p in self.added],
+            "copied": [name(p) for p in self.copied],
+            "skipped": [name(p) for p in self.skipped],
+            "failed": [{"file": name(p), "error": e} for p, e in self.failed],
+            "paper_ids": {name(p): pid for p, pid in self.paper_ids.items()},
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "seconds": round(self.wall_seconds, 3),
+            "stage_seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
+        }
 
     def summary(self) -> str:
         parts = [f"added {len(self.added)}"]
@@ -343,8 +361,9 @@ class Ingestor:
                 lib.store.delete_chunks(written)
             if not lib.graph.has_paper(paper_id):
                 lib.store.delete_paper_vector(paper_id)
-        except Exception:  # the graph is the commit record: orphans are invisible to reads
-            pass
+        except Exception as exc:  # the graph is the commit record: orphans are invisible to reads
+            log.warning("could not undo the half-written vectors of paper %s in %r (%s); the orphan "
+                        "sweep (service start, `scholargraph doctor`) removes them later", paper_id, scope, exc)
 
     def _paper_vector(self, paper: Paper, chunks: list[Chunk], vectors: np.ndarray) -> np.ndarray:
         """Whole paper in one pass when the model's context holds it, else the mean of its chunks."""

@@ -117,11 +117,7 @@ class Library:
     def start_upgrade(self) -> threading.Thread | None:
         """``upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``: an older library
         serves while it catches up."""
-        if not self.settings.graph.upgrade_on_open:
-            return None
-        thread = threading.Thread(target=self.upgrade_logged, name="scholargraph-upgrade", daemon=True)
-        thread.start()
-        return thread
+        return start_upgrade(self.settings, lambda: self)
 
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
@@ -231,3 +227,25 @@ class Library:
         if "graph" in self.__dict__:
             self.graph.close()
 
+
+def start_upgrade(settings: Settings, open_library: Callable[[], Library]) -> threading.Thread | None:
+    """``Library.upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``, else None.
+
+    The library is opened inside the thread, so a face that opens its library lazily (the
+    service) starts serving at once; if opening fails, a warning says so and the face's own
+    requests will report why.
+    """
+    if not settings.graph.upgrade_on_open:
+        return None
+
+    def run() -> None:
+        try:
+            library = open_library()
+        except Exception as exc:
+            log.warning("library upgrade at start did not run (%s)", exc)
+            return
+        library.upgrade_logged()
+
+    thread = threading.Thread(target=run, name="scholargraph-upgrade", daemon=True)
+    thread.start()
+    return thread

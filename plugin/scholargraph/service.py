@@ -160,15 +160,6 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
                     state["library"] = Library(settings)
         return state["library"]
 
-    def upgrade() -> None:
-        """``Library.upgrade_logged`` off the request path (opening the library may fail too)."""
-        try:
-            library = lib()
-        except Exception as exc:  # the routes will say why; the service still starts
-            log.warning("library upgrade at start did not run (%s)", exc)
-            return
-        library.upgrade_logged()
-
     def sweep() -> None:
         """Vectors a killed ingest left without a committed paper (``maintenance``), off the request path."""
         from scholargraph.maintenance import sweep_orphans_logged
@@ -185,9 +176,11 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         _clear_stale(Path(settings.data_dir) / "uploads" / INCOMING)
         app.state.sweep = threading.Thread(target=sweep, name="scholargraph-sweep", daemon=True)
         app.state.sweep.start()
-        if settings.graph.upgrade_on_open:
-            app.state.upgrade = threading.Thread(target=upgrade, name="scholargraph-upgrade", daemon=True)
-            app.state.upgrade.start()
+        from scholargraph.library import start_upgrade
+
+        upgrade = start_upgrade(settings, lib)  # off the request path; opens the library there
+        if upgrade is not None:
+            app.state.upgrade = upgrade
         yield
         if state["library"] is not None:
             state["library"].close()
@@ -298,18 +291,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         for path in new:
             if str(path) in failed:
                 _remove_upload(path, uploads)
-        shown = lambda p: stored.get(p, Path(p).name)  # noqa: E731
-        body = {
-            "kb": kb,
-            "added": [shown(p) for p in report.added],
-            "copied": [shown(p) for p in report.copied],
-            "skipped": [shown(p) for p in report.skipped],
-            "failed": [{"file": shown(p), "error": e} for p, e in report.failed],
-            "paper_ids": {shown(p): pid for p, pid in report.paper_ids.items()},
-            "pages": report.pages,
-            "chunks": report.chunks,
-            "seconds": round(report.wall_seconds, 3),
-        }
+        body = {"kb": kb, **report.to_json(lambda p: stored.get(p, Path(p).name))}
         ok = report.added or report.copied or report.skipped
         return JSONResponse(body, status_code=200 if ok or not report.failed else 422)
 
