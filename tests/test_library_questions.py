@@ -1,7 +1,7 @@
 """Questions about the library as a whole are answered from the graph (themes, in-library
 citations, abstracts), and ordinary questions are not routed there.
 
-Runs on the shared papers (``full_library``: the 10 text PDFs, the scanned one, the Chinese one),
+Runs on the shared papers (``full_library``: the 10 text PDFs and the Chinese one),
 read only.
 """
 
