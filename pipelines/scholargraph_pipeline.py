@@ -8,12 +8,12 @@ description: The ScholarGraph filter for Open WebUI's Pipelines server: graph-aw
 requirements: scholargraph
 """
 
-import os
 from typing import List, Optional
 
 from pydantic import Field
 
 from scholargraph import openwebui_bridge as sg
+from scholargraph.settings import Settings
 
 
 class Pipeline:
@@ -24,7 +24,7 @@ class Pipeline:
         priority: int = Field(0, description="Order among filter pipelines (lower runs first).")
         # Access: the Pipelines server cannot ask Open WebUI who may read a knowledge base
         knowledge_ids: str = Field(
-            os.getenv("SCHOLARGRAPH_PIPELINE_KNOWLEDGE_IDS", ""),
+            default_factory=lambda: Settings().service.pipeline_knowledge_ids,  # SCHOLARGRAPH_SERVICE__PIPELINE_KNOWLEDGE_IDS
             description="Comma-separated knowledge base ids whose papers every user of these models may read; "
             "'*' = any attached knowledge base (only where every user may read every knowledge base).",
         )

@@ -259,6 +259,11 @@ class ServiceSettings(BaseModel):
         "authenticates; anyone who reaches the service can read and change the library).",
     )
     max_upload_files: int = Field(100, ge=1, description="Most files one POST /ingest request may carry.")
+    pipeline_knowledge_ids: str = Field(
+        "", description="Default of the Pipelines filter's knowledge_ids valve: comma-separated knowledge base ids "
+        "whose papers every user of the filtered models may read; '*' = any attached one (the Pipelines server "
+        "cannot ask Open WebUI who may read what).",
+    )
 
 
 class ZoteroSettings(BaseModel):
