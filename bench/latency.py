@@ -37,7 +37,6 @@ from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa:
 from scholargraph.packed_vectors import PackedVectors  # noqa: E402
 from scholargraph.retrieval.expand import expand  # noqa: E402
 from scholargraph.retrieval.fusion import Relevance  # noqa: E402
-from scholargraph.retrieval.search import NEAR_POOL  # noqa: E402
 from scholargraph.settings import Settings  # noqa: E402
 
 DIM = 512
@@ -92,7 +91,7 @@ def time_queries(library: Library, queries: np.ndarray) -> dict:
     weights = library.settings.retrieval.edge_weights
     for q in queries:
         t0 = time.perf_counter()
-        near = library.store.query(q, NEAR_POOL, [SCOPE])  # as Searcher does when hops > 0
+        near = library.store.query(q, library.settings.retrieval.near_pool, [SCOPE])  # as Searcher does when hops > 0
         hits = near[:10]
         t1 = time.perf_counter()
         hit_papers = list(dict.fromkeys(h.paper_id for h in hits))

@@ -27,20 +27,19 @@ import numpy as np
 from scholargraph.packed_vectors import unit
 from scholargraph.retrieval.fusion import Relevance
 from scholargraph.retrieval.results import Neighbour
+from scholargraph.settings import RetrievalSettings
 from scholargraph.store import ChunkHit
 
-HOP_DECAY = 0.8
 CITATIONS = ("cites", "cited_by")
-# Neighbours whose passages get scored, per budget slot; the rest are ranked out by paper vector.
-SHORTLIST_FACTOR = 2
+_DEFAULTS = RetrievalSettings()  # hop_decay and shortlist_factor when a caller passes none
 
 
-def _weight(item: dict, edge_weights: dict[str, float]) -> float:
-    return edge_weights.get(item["relation"], 0.5) * HOP_DECAY ** (item.get("hop", 1) - 1)
+def _weight(item: dict, edge_weights: dict[str, float], hop_decay: float) -> float:
+    return edge_weights.get(item["relation"], 0.5) * hop_decay ** (item.get("hop", 1) - 1)
 
 
 def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_weights: dict[str, float],
-               first: frozenset[str] = frozenset()) -> list[str]:
+               first: frozenset[str] = frozenset(), hop_decay: float = _DEFAULTS.hop_decay) -> list[str]:
     """The neighbours worth a passage search: relation weight times paper-vector similarity;
     ``first`` (the quoted paper's citations) ahead of the rest.
 
@@ -60,7 +59,7 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     for item in found:
         sim = similarity.get(item["paper_id"])
         if sim is not None:
-            value = _weight(item, edge_weights) * sim
+            value = _weight(item, edge_weights, hop_decay) * sim
             score[item["paper_id"]] = max(score.get(item["paper_id"], value), value)
     return sorted(score, key=lambda pid: (pid in first, score[pid]), reverse=True)[:size]
 
@@ -101,6 +100,9 @@ def expand(
     relevance: Relevance | None = None,
     gate: float = 0.0,
     context_of: str | None = None,
+    *,
+    hop_decay: float = _DEFAULTS.hop_decay,
+    shortlist_factor: int = _DEFAULTS.shortlist_factor,
 ) -> list[Neighbour]:
     """At most ``budget`` neighbours of the hit papers that clear ``gate``, each saying why it is there.
 
@@ -114,7 +116,7 @@ def expand(
     if not found:
         return []
     free = frozenset(n["paper_id"] for n in found if _is_context(n, context_of))
-    ids = _shortlist(library, qvec, found, budget * SHORTLIST_FACTOR, edge_weights, free)
+    ids = _shortlist(library, qvec, found, budget * shortlist_factor, edge_weights, free, hop_decay)
     best: dict[str, ChunkHit] = {}
     value: dict[str, float] = {}
     for hit in near or []:
@@ -136,7 +138,7 @@ def expand(
         if pid not in best or pid not in meta:
             continue
         chunk = best[pid]
-        weight = _weight(item, edge_weights)
+        weight = _weight(item, edge_weights, hop_decay)
         score = weight * max(relevance.score(chunk.id, pid, chunk.score), 0.0)
         if score < gate and not _is_context(item, context_of):
             continue

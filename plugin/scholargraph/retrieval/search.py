@@ -19,11 +19,6 @@ from scholargraph.retrieval.results import Passage, SearchResult
 from scholargraph.store import ChunkHit
 
 
-# Passages fetched near the question when the graph is expanded: the neighbours found among them
-# need no scoring of their own. 50 costs ~1 ms more than 10 in a 100k-chunk collection.
-NEAR_POOL = 50
-
-
 def diverse_hits(ranked: list[tuple[float, ChunkHit]], k: int, floor: float, per_paper: int) -> list[ChunkHit]:
     """The ``k`` hits, best first, spread over the papers that answer the question.
 
@@ -112,7 +107,7 @@ class Searcher:
         timings["embed"] = (t1 - t0) * 1000
         # One query serves the hits, the pool they are picked from for diversity, and the
         # neighbours' passages that lie near the question.
-        near = self._dense(qvec, scopes, max(k * 3, NEAR_POOL if hops > 0 else 0))
+        near = self._dense(qvec, scopes, max(k * 3, cfg.near_pool if hops > 0 else 0))
         pool = near[: k * 3]
         if hybrid:
             pool, relevance = self._fuse(question, language, qvec, pool, scopes, k)
@@ -132,7 +127,8 @@ class Searcher:
             gate = neighbour_floor * ranked[0][0]
             quoted = quoted_paper(near + pool, relevance, cfg.quote_ratio)
             neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights,
-                                near + pool, relevance, gate, quoted if quoted in hit_papers else None)
+                                near + pool, relevance, gate, quoted if quoted in hit_papers else None,
+                                hop_decay=cfg.hop_decay, shortlist_factor=cfg.shortlist_factor)
         timings["expand"] = (time.perf_counter() - t2) * 1000
         return SearchResult(question, language, passages, neighbours, timings)
 
@@ -164,7 +160,7 @@ class Searcher:
         # them too); the top k * 3 are also candidates for the hits. Scaled against every match,
         # before the script filter: a paper that is the best match only among the few written
         # like the question is not thereby a strong one.
-        matches = index.search(question, max(k * 3, NEAR_POOL))
+        matches = index.search(question, max(k * 3, cfg.near_pool))
         scaled = min_max({h.id: s for h, s in matches})
         family = script_family(language)
         if family != "und":
