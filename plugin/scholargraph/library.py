@@ -229,23 +229,28 @@ class Library:
 
 
 def start_upgrade(settings: Settings, open_library: Callable[[], Library]) -> threading.Thread | None:
-    """``Library.upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``, else None.
+    """``Library.upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``, else None."""
+    if not settings.graph.upgrade_on_open:
+        return None
+    return in_background("library upgrade", open_library, Library.upgrade_logged)
+
+
+def in_background(what: str, open_library: Callable[[], Library], job: Callable[[Library], object]) -> threading.Thread:
+    """``job(library)`` in a started daemon thread named after ``what``.
 
     The library is opened inside the thread, so a face that opens its library lazily (the
     service) starts serving at once; if opening fails, a warning says so and the face's own
     requests will report why.
     """
-    if not settings.graph.upgrade_on_open:
-        return None
 
     def run() -> None:
         try:
             library = open_library()
         except Exception as exc:
-            log.warning("library upgrade at start did not run (%s)", exc)
+            log.warning("%s at start did not run (%s)", what, exc)
             return
-        library.upgrade_logged()
+        job(library)
 
-    thread = threading.Thread(target=run, name="scholargraph-upgrade", daemon=True)
+    thread = threading.Thread(target=run, name=f"scholargraph-{what.split()[-1]}", daemon=True)
     thread.start()
     return thread

@@ -160,24 +160,15 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
                     state["library"] = Library(settings)
         return state["library"]
 
-    def sweep() -> None:
-        """Vectors a killed ingest left without a committed paper (``maintenance``), off the request path."""
-        from scholargraph.maintenance import sweep_orphans_logged
-
-        try:
-            library = lib()
-        except Exception as exc:
-            log.warning("orphan vector sweep at start did not run (%s)", exc)
-            return
-        sweep_orphans_logged(library)
-
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         _clear_stale(Path(settings.data_dir) / "uploads" / INCOMING)
-        app.state.sweep = threading.Thread(target=sweep, name="scholargraph-sweep", daemon=True)
-        app.state.sweep.start()
-        from scholargraph.library import start_upgrade
+        from scholargraph.library import in_background, start_upgrade
+        from scholargraph.maintenance import sweep_orphans_logged
 
+        # Vectors a killed ingest left without a committed paper, then an older library's upgrade:
+        # both off the request path, each opening the library in its own thread.
+        app.state.sweep = in_background("orphan vector sweep", lib, sweep_orphans_logged)
         upgrade = start_upgrade(settings, lib)  # off the request path; opens the library there
         if upgrade is not None:
             app.state.upgrade = upgrade
