@@ -9,10 +9,12 @@ warning per retry and, at the end, the caller's message instead of a bare traceb
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -33,6 +35,23 @@ class Retry(Exception):
         super().__init__(why)
         self.why = why
         self.wait_s = wait_s
+
+
+def server_wait_s(value: str | None) -> float | None:
+    """Seconds a server asked us to wait (a Retry-After or Backoff header: seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def overloaded(status: int) -> bool:

@@ -10,12 +10,10 @@ is the user's to fix, so it fails at once with vLLM's own message and a hint.
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -29,7 +27,7 @@ from scholargraph.embedding.instructions import (
     resolve_style,
 )
 from scholargraph.errors import ConfigError, EmbeddingError
-from scholargraph.retry import Retry, RetryPolicy, overloaded
+from scholargraph.retry import Retry, RetryPolicy, overloaded, server_wait_s
 from scholargraph.settings import EmbeddingSettings
 
 log = logging.getLogger(__name__)
@@ -355,18 +353,5 @@ def _hint(status: int, message: str) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds the server asked us to wait (Retry-After as seconds or an HTTP date), if any."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    """Seconds the server asked us to wait (Retry-After), if any."""
+    return server_wait_s(response.headers.get("Retry-After"))

@@ -25,7 +25,6 @@ What it does, and why:
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import tempfile
 import time
@@ -41,6 +40,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Table, select
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from scholargraph.errors import ScholarGraphError
+from scholargraph.retry import server_wait_s
 from scholargraph.graph.database import upsert
 from scholargraph.graph.schema import metadata
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
@@ -70,21 +70,6 @@ class _Retryable(Exception):
     def __init__(self, message: str, wait: float | None) -> None:
         super().__init__(message)
         self.wait = wait
-
-
-def _seconds(value: str | None) -> float | None:
-    """A Retry-After/Backoff value: seconds, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, (parsed - datetime.now(timezone.utc)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 class ZoteroAPI:
@@ -152,13 +137,13 @@ class ZoteroAPI:
                                      "Settings → Advanced → 'Allow other applications on this computer to "
                                      "communicate with Zotero'") from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}", None) from exc
-        backoff = _seconds(response.headers.get("Backoff"))
+        backoff = server_wait_s(response.headers.get("Backoff"))
         if backoff:
             self._pause_until = time.monotonic() + backoff
         status = response.status_code
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status} on {path}",
-                             _seconds(response.headers.get("Retry-After")) or backoff)
+                             server_wait_s(response.headers.get("Retry-After")) or backoff)
         if status in (401, 403):
             raise ZoteroAPIError(f"{self.base}/{self.library}: access refused (HTTP {status}); check the key "
                                  "(zotero.api_key) and that it may read this library and its files")
