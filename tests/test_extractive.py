@@ -151,3 +151,13 @@ def test_search_names_neighbours_in_plain_words(data_dir):
     line = next(line for line in out.splitlines() if line.startswith("+ "))
     assert line.startswith("+ LayoutParser: A Unified Toolkit for Deep Learning Based Document Image Analysis — "
                            "cited by PaperMage (score ")
+
+
+def test_code_listings_and_figure_letters_are_never_quoted_as_an_answer():
+    from scholargraph.retrieval.extractive import _readable
+
+    assert not _readable("E F A B D E F 1 >>> import papermage as pm 2 >>> parser = pm .")
+    assert not _readable("A B C D E F G H the figure shows panels here.")
+    assert not _readable("We call doc.get_layout() on every page before reading.")
+    assert _readable("In this work, we introduced papermage, an open-source Python toolkit for processing papers.")
+    assert _readable("With k = 5 neighbours the graph stays sparse on every library we tried.")

@@ -38,6 +38,9 @@ _URLISH = re.compile(r"https?://|www\.|\S+@\S+\.\w+|\w\.[a-z]{2,}/")
 _LABEL = re.compile(r"^(?:(?:Table|Figure|Fig\.|Tab\.|Algorithm|Listing)\s*\d+|\d+\s?[A-Z])")
 _BULLET = re.compile(r"^\s*(?:[•▪◦·‣∙*–-]|\(?[0-9ivx]{1,3}[.)])\s+")
 _ENDED = re.compile(r"[.!?。！？][\"”’)\]]*$")
+# code listings and figure residue: a prompt, braces, a call on a name; a run of lone letters
+_CODE = re.compile(r">>>|[{}]|\w\.\w+\(|\bdef \w+\(|\bimport \w+")
+SINGLE_LETTER_SHARE = 0.25
 
 
 @dataclass
@@ -110,6 +113,8 @@ def _readable(sentence: str) -> bool:
         return False
     if sentence[0].islower() or not _ENDED.search(sentence):
         return False  # a fragment cut at a chunk's edge
+    if _CODE.search(sentence) or sum(len(w) == 1 for w in words) > SINGLE_LETTER_SHARE * len(words):
+        return False  # a code listing or the letters of a figure, not prose
     letters = sum(c.isalpha() for c in sentence)
     return letters / max(1, len(sentence.replace(" ", ""))) >= 0.75
 
