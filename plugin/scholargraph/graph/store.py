@@ -8,12 +8,13 @@ of its ends are (``scopes=None`` means everything, for admin tools and tests).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, exists, func, literal, or_, select, true, update
+from sqlalchemy import Connection, Select, bindparam, delete, exists, func, literal, or_, select, true, update
 
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
@@ -129,10 +130,9 @@ class PaperGraph:
         cv = chunk_vectors
         out: dict[str, np.ndarray] = {}
         with self.db.read("reading chunk vectors") as conn:
+            query = _chunk_matrices_query()
             for chunk in batched(dict.fromkeys(paper_ids)):
-                query = select(cv.c.paper_id, cv.c.count, cv.c.dimension, cv.c.vectors).where(
-                    cv.c.model == model, cv.c.paper_id.in_(chunk))
-                for paper_id, count, dimension, data in conn.execute(query):
+                for paper_id, count, dimension, data in conn.execute(query, {"model": model, "paper_ids": chunk}):
                     out[paper_id] = from_f16(bytes(data), count, dimension)
         return out
 
@@ -292,12 +292,9 @@ class PaperGraph:
     def scope_version(self, scopes: Sequence[str] | None = None) -> tuple[int, int, str]:
         """(papers, chunks, latest addition) of the scopes: changes whenever a paper joins or
         leaves them, so caches built from their chunks know when to rebuild."""
-        ps = paper_scopes
-        query = select(func.count(), func.coalesce(func.sum(ps.c.n_chunks), 0), func.max(ps.c.added_at))
-        if scopes is not None:
-            query = query.where(ps.c.scope.in_(list(scopes)))
+        query = _scope_version_query(scopes is not None)
         with self.db.read("reading the scope version") as conn:
-            n, chunks, latest = conn.execute(query).one()
+            n, chunks, latest = conn.execute(query, {} if scopes is None else {"scopes": list(scopes)}).one()
             return int(n), int(chunks), str(latest)
 
     def papers(self, scopes: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -330,12 +327,10 @@ class PaperGraph:
             out: dict[str, list[str]] = {}
             if scopes is not None and not scopes:
                 return out
-            ps = paper_scopes
+            query = _chunk_ids_query(scopes is not None)
+            by_scope = {} if scopes is None else {"scopes": list(scopes)}
             for chunk in batched(dict.fromkeys(paper_ids)):
-                query = select(ps.c.paper_id, ps.c.scope, ps.c.n_chunks).where(ps.c.paper_id.in_(chunk))
-                if scopes is not None:
-                    query = query.where(ps.c.scope.in_(list(scopes)))
-                for paper_id, scope, n_chunks in conn.execute(query.order_by(ps.c.added_at, ps.c.scope)):
+                for paper_id, scope, n_chunks in conn.execute(query, {"paper_ids": chunk, **by_scope}):
                     if paper_id not in out:
                         out[paper_id] = [chunk_id(scope, paper_id, i) for i in range(n_chunks or 0)]
             return out
@@ -668,6 +663,43 @@ def _sync_cites(conn: Connection, citing: Iterable[str]) -> None:
         conn.execute(edges.insert().from_select(["source", "target", "kind", "weight"], derived))
 
 
+# Statements the search path runs on every question, built once per shape. Their IN lists are
+# expanding bind parameters, so each call reuses the compiled statement; building one with
+# ``in_(list)`` on every call cost more CPU than running it (SQLAlchemy's coercions).
+@functools.cache
+def _paper_rows_query(by_scope: bool, by_id: bool) -> Select:
+    p, ps = papers, paper_scopes
+    query = select(p, ps.c.scope, ps.c.source, ps.c.n_chunks).join(ps, ps.c.paper_id == p.c.id)
+    if by_scope:
+        query = query.where(ps.c.scope.in_(bindparam("scopes", expanding=True)))
+    if by_id:
+        query = query.where(p.c.id.in_(bindparam("paper_ids", expanding=True)))
+    return query.order_by(p.c.created_at, p.c.id, ps.c.added_at, ps.c.scope)
+
+
+@functools.cache
+def _scope_version_query(by_scope: bool) -> Select:
+    ps = paper_scopes
+    query = select(func.count(), func.coalesce(func.sum(ps.c.n_chunks), 0), func.max(ps.c.added_at))
+    return query.where(ps.c.scope.in_(bindparam("scopes", expanding=True))) if by_scope else query
+
+
+@functools.cache
+def _chunk_ids_query(by_scope: bool) -> Select:
+    ps = paper_scopes
+    query = select(ps.c.paper_id, ps.c.scope, ps.c.n_chunks).where(ps.c.paper_id.in_(bindparam("paper_ids", expanding=True)))
+    if by_scope:
+        query = query.where(ps.c.scope.in_(bindparam("scopes", expanding=True)))
+    return query.order_by(ps.c.added_at, ps.c.scope)
+
+
+@functools.cache
+def _chunk_matrices_query() -> Select:
+    cv = chunk_vectors
+    return select(cv.c.paper_id, cv.c.count, cv.c.dimension, cv.c.vectors).where(
+        cv.c.model == bindparam("model"), cv.c.paper_id.in_(bindparam("paper_ids", expanding=True)))
+
+
 def _paper_rows(
     conn: Connection,
     scopes: Sequence[str] | None,
@@ -680,15 +712,13 @@ def _paper_rows(
     """
     if scopes is not None and not scopes:
         return []
-    p, ps = papers, paper_scopes
-    query = select(p, ps.c.scope, ps.c.source, ps.c.n_chunks).join(ps, ps.c.paper_id == p.c.id)
+    params: dict[str, list[str]] = {}
     if scopes is not None:
-        query = query.where(ps.c.scope.in_(list(scopes)))
+        params["scopes"] = list(scopes)
     if paper_ids is not None:
-        query = query.where(p.c.id.in_(list(paper_ids)))
-    query = query.order_by(p.c.created_at, p.c.id, ps.c.added_at, ps.c.scope)
+        params["paper_ids"] = list(paper_ids)
     out: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(query).mappings():
+    for row in conn.execute(_paper_rows_query(scopes is not None, paper_ids is not None), params).mappings():
         item = out.get(row["id"])
         if item is None:
             item = out[row["id"]] = {

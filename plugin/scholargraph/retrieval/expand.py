@@ -22,6 +22,8 @@ stored before the graph kept them (``VectorStore.best_chunks``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from scholargraph.packed_vectors import unit
@@ -103,13 +105,15 @@ def expand(
     *,
     hop_decay: float = _DEFAULTS.hop_decay,
     shortlist_factor: int = _DEFAULTS.shortlist_factor,
+    papers: Callable[[list[str]], dict[str, dict]] | None = None,
 ) -> list[Neighbour]:
     """At most ``budget`` neighbours of the hit papers that clear ``gate``, each saying why it is there.
 
     ``near``: passages near the question in these scopes (the nearest by cosine, and the other
     hit candidates), if the caller has them. ``relevance``: how the hits were scored; None
     scores by cosine alone. ``context_of``: the paper the question quotes; its citations at
-    one hop join without the gate.
+    one hop join without the gate. ``papers``: the caller's paper lookup (visible papers by id,
+    as ``PaperGraph.papers_by_ids`` in these scopes), when it keeps one warm.
     """
     relevance = relevance or Relevance(1.0)
     found = library.graph.neighbours(hit_papers, scopes, hops=hops)
@@ -131,7 +135,7 @@ def expand(
         unpacked = {pid: cids for pid, cids in chunk_ids.items() if pid not in best}
         if unpacked:  # papers stored before the graph kept their vectors
             best.update(library.store.best_chunks(qvec, unpacked))
-    meta = library.graph.papers_by_ids(ids + hit_papers, scopes)
+    meta = papers(ids + hit_papers) if papers else library.graph.papers_by_ids(ids + hit_papers, scopes)
     scored: list[Neighbour] = []
     for item in found:
         pid = item["paper_id"]
@@ -154,7 +158,7 @@ def expand(
                 hop=item.get("hop", 1),
                 section=chunk.section,
                 page=chunk.page_start,
-                authors=paper.get("authors") or [],
+                authors=list(paper.get("authors") or []),
                 year=paper.get("year"),
                 source=paper.get("source") or "",
                 via_title=meta.get(item["via"], {}).get("title", ""),

@@ -80,7 +80,8 @@ class KeywordIndex:
         known = [t for t in tokens if t in vocab]
         if not known:
             return []
-        docs, scores = self._bm25.retrieve([known], k=min(k, len(self.chunks)), show_progress=False, n_threads=1)
+        # n_threads=0 scores in this thread; any other value starts a thread pool on every call.
+        docs, scores = self._bm25.retrieve([known], k=min(k, len(self.chunks)), show_progress=False, n_threads=0)
         return [(self.chunks[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
 
 

@@ -7,6 +7,7 @@ longer) visible in the asked scopes is never returned.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -65,13 +66,40 @@ def quoted_paper(passages: list[ChunkHit], relevance: Relevance, ratio: float) -
     return ranked[0][1] if ranked[1][0] < ratio * ranked[0][0] else None
 
 
+class ScopePapers:
+    """Paper metadata of one scope set at one ``scope_version``, read from the graph once per paper.
+
+    A search looks papers up three times (its hits, the keyword matches' languages, the
+    neighbours); each SQL read cost ~1 ms of CPU, most of it SQLAlchemy building the statement,
+    which capped the service near 70 requests/s. Paper rows never change once stored, and a
+    paper joining or leaving the scopes changes their version, so the cache is dropped then.
+    Papers not visible are remembered too (as absent).
+    """
+
+    def __init__(self, graph, scopes: list[str] | None) -> None:
+        self.graph = graph
+        self.scopes = scopes
+        self._known: dict[str, dict | None] = {}
+
+    def get(self, paper_ids: Iterable[str]) -> dict[str, dict]:
+        """The visible papers among ``paper_ids``, by id, as ``PaperGraph.papers_by_ids`` gives them."""
+        ids = list(dict.fromkeys(paper_ids))
+        missing = [pid for pid in ids if pid not in self._known]
+        if missing:
+            found = self.graph.papers_by_ids(sorted(missing), self.scopes)
+            self._known.update({pid: found.get(pid) for pid in missing})
+        return {pid: paper for pid in ids if (paper := self._known.get(pid)) is not None}
+
+
 class Searcher:
-    """Search over one library; keeps the BM25 indexes and paper names warm between questions."""
+    """Search over one library; keeps the BM25 indexes, paper names and paper metadata warm
+    between questions (each keyed by the scopes' ``scope_version``)."""
 
     def __init__(self, library) -> None:
         self.library = library
         self.keyword_cache = KeywordIndexCache()
         self._names: dict[tuple, PaperNames] = {}
+        self._papers: dict[tuple, ScopePapers] = {}
 
     def search(
         self,
@@ -100,6 +128,8 @@ class Searcher:
         neighbour_floor = cfg.neighbour_floor if neighbour_floor is None else neighbour_floor
         timings: dict[str, float] = {}
         language = detect_language(question)
+        version = self.library.graph.scope_version(scopes)
+        papers = self._scope_papers(scopes, version)
 
         t0 = time.perf_counter()
         qvec = self.library.embedder.embed_queries([question], task=task)[0]
@@ -110,7 +140,7 @@ class Searcher:
         near = self._dense(qvec, scopes, max(k * 3, cfg.near_pool if hops > 0 else 0))
         pool = near[: k * 3]
         if hybrid:
-            pool, relevance = self._fuse(question, language, qvec, pool, scopes, k)
+            pool, relevance = self._fuse(question, language, qvec, pool, scopes, k, version, papers)
         else:
             relevance = Relevance(max((h.score for h in pool), default=0.0))
         ranked = sorted(((relevance.score(h.id, h.paper_id, h.score), h) for h in pool
@@ -119,7 +149,7 @@ class Searcher:
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
 
-        meta = self.library.graph.papers_by_ids(sorted({h.paper_id for h in hits}), scopes)
+        meta = papers.get(h.paper_id for h in hits)
         passages = [self._passage(h, meta[h.paper_id]) for h in hits if h.paper_id in meta]
         hit_papers = list(dict.fromkeys(p.paper_id for p in passages))
         neighbours = []
@@ -128,12 +158,21 @@ class Searcher:
             quoted = quoted_paper(near + pool, relevance, cfg.quote_ratio)
             neighbours = expand(self.library, qvec, hit_papers, scopes, hops, budget, cfg.edge_weights,
                                 near + pool, relevance, gate, quoted if quoted in hit_papers else None,
-                                hop_decay=cfg.hop_decay, shortlist_factor=cfg.shortlist_factor)
+                                hop_decay=cfg.hop_decay, shortlist_factor=cfg.shortlist_factor,
+                                papers=papers.get)
         timings["expand"] = (time.perf_counter() - t2) * 1000
         return SearchResult(question, language, passages, neighbours, timings)
 
     def _dense(self, qvec: np.ndarray, scopes: list[str] | None, k: int) -> list[ChunkHit]:
         return self.library.store.query(qvec, k, scopes)
+
+    def _scope_papers(self, scopes: list[str] | None, version) -> ScopePapers:
+        key = (tuple(sorted(scopes)) if scopes is not None else None, version)
+        cached = self._papers.get(key)
+        if cached is None:  # a new version: the scope set's older entries go
+            cached = ScopePapers(self.library.graph, scopes)
+            self._papers = {k: v for k, v in self._papers.items() if k[0] != key[0]} | {key: cached}
+        return cached
 
     def _paper_names(self, scopes: list[str] | None, version) -> PaperNames:
         key = (tuple(sorted(scopes)) if scopes is not None else None, version)
@@ -143,7 +182,7 @@ class Searcher:
         return self._names[key]
 
     def _fuse(self, question: str, language: str, qvec: np.ndarray, dense: list[ChunkHit], scopes,
-              k: int) -> tuple[list[ChunkHit], Relevance]:
+              k: int, version, papers: ScopePapers) -> tuple[list[ChunkHit], Relevance]:
         """Dense and BM25 candidates, and the fused scorer that ranks them; hits keep their cosine.
 
         The fusion leans per question. Keyword matches count only in papers written like the
@@ -153,7 +192,6 @@ class Searcher:
         passages with full keyword credit, whatever its language.
         """
         cfg = self.library.settings.retrieval
-        version = self.library.graph.scope_version(scopes)
         index = self.keyword_cache.get(self.library.store, scopes, version)
         names = self._paper_names(scopes, version)
         # Scores for as many matches as the dense pool holds (a neighbour's passage is judged by
@@ -164,9 +202,9 @@ class Searcher:
         scaled = min_max({h.id: s for h, s in matches})
         family = script_family(language)
         if family != "und":
-            papers = self.library.graph.papers_by_ids(sorted({h.paper_id for h, _ in matches}), scopes)
+            known = papers.get(h.paper_id for h, _ in matches)
             matches = [(h, s) for h, s in matches
-                       if script_family(papers.get(h.paper_id, {}).get("language") or "") in ("und", family)]
+                       if script_family(known.get(h.paper_id, {}).get("language") or "") in ("und", family)]
         keyword = matches[: k * 3]
         by_id = {h.id: h for h in dense}
         missing = [h for h, _ in keyword if h.id not in by_id]
@@ -204,7 +242,7 @@ class Searcher:
             score=round(hit.score, 4),
             text=hit.text,
             chunk_id=hit.id,
-            authors=paper.get("authors") or [],
+            authors=list(paper.get("authors") or []),  # a copy: the paper dict is cached
             year=paper.get("year"),
             source=paper.get("source") or "",
         )
