@@ -438,3 +438,71 @@ def test_open_webui_brings_an_older_library_up_to_date_when_it_first_opens_it(tm
     while library.graph.papers_without_vectors(library.store.key) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert library.graph.papers_without_vectors(library.store.key) == []
+
+
+# -- /show and /help in the Pipe -----------------------------------------------------------------
+@pytest.fixture
+def papermage_kb(owui, shared_data, tmp_path):
+    """kb1 holds PaperMage next to the sample paper; only alice may read it."""
+    path = tmp_path / "f-pm_papermage.pdf"
+    shutil.copy(shared_data / "papers" / "papermage.pdf", path)
+    owui.files["f-pm"] = SimpleNamespace(id="f-pm", filename="papermage.pdf", meta={"name": "papermage.pdf"}, path=str(path))
+    owui.readers["file-f-pm"] = {"alice"}
+    owui.knowledge["kb1"] = ["f-md", "f-pm"]
+    module = load(FUNCTION_FILES["Pipe"])
+    valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"))
+    library = sg.get_library(sg.settings_from_valves(valves))
+    run(sg.sync_knowledge(library, "kb1"))
+    papermage = next(p for p in library.papers(["kb:kb1"]) if p["title"].startswith("PaperMage"))
+    return module, valves, papermage["id"]
+
+
+def _ask_pipe(module, valves, text: str, user: str = "alice", files=None) -> str:
+    pipe = module.Pipe()
+    pipe.valves = valves
+    body = {"model": "scholargraph_pipe.scholargraph-assistant", "stream": False,
+            "messages": [{"role": "user", "content": text}]}
+    files = [{"type": "collection", "id": "kb1"}] if files is None else files
+    reply = run(pipe.pipe(body, __user__={"id": user}, __metadata__={}, __files__=files))
+    assert "sources" not in reply  # a command answers from the record, not from a search
+    return reply["choices"][0]["message"]["content"]
+
+
+def test_show_gives_a_readable_papers_details_by_title_words_or_id(papermage_kb):
+    module, valves, pm_id = papermage_kb
+    by_words = _ask_pipe(module, valves, "/show papermage toolkit")
+    assert by_words.startswith("### PaperMage: A Unified Toolkit")
+    assert f"id `{pm_id}`" in by_words and "Kyle Lo" in by_words
+    assert "We introduce papermage" in by_words.split("**Abstract**")[1]
+    sections = by_words.split("**Sections**")[1].split("\n\n")[1].splitlines()
+    assert "- 1 Introduction, p. 1–2" in sections and "- 5 Conclusion, p. 6" in sections
+    outside = by_words.split("**Cites outside the library**")[1]
+    assert "SciBERT: A pretrained language model for scientific text (2019)" in outside
+    assert "[arXiv](https://arxiv.org/abs/2310.07581)" in outside  # Qlarify, by its arXiv id
+    assert _ask_pipe(module, valves, f"/show {pm_id}") == by_words
+
+
+def test_show_gives_nothing_of_a_paper_the_user_cannot_read(papermage_kb):
+    module, valves, pm_id = papermage_kb
+    for text in ("/show PaperMage", f"/show {pm_id}"):
+        answer = _ask_pipe(module, valves, text, user="mallory")
+        assert "PaperMage" not in answer and pm_id not in answer
+        assert answer.startswith("No readable paper is attached")
+    # readable knowledge, but the paper is not in it: a chat holding only the sample file
+    answer = _ask_pipe(module, valves, f"/show {pm_id}", files=[{"type": "file", "id": "f-md"}])
+    assert answer == f"No readable paper matches “{pm_id}”."
+
+
+def test_show_with_words_of_several_titles_lists_them_to_pick_from(papermage_kb):
+    module, valves, pm_id = papermage_kb
+    answer = _ask_pipe(module, valves, "/show scientific")
+    lines = [line for line in answer.splitlines() if re.match(r"\d+\. ", line)]
+    assert len(lines) == 2 and f"`/show {pm_id}`" in answer
+    assert any("Graph-Augmented Retrieval for Scientific Papers" in line for line in lines)
+    assert "**Abstract**" not in answer
+
+
+def test_help_lists_the_show_command(papermage_kb):
+    module, valves, _ = papermage_kb
+    answer = _ask_pipe(module, valves, "/help", files=[])
+    assert "`/show <paper id or title words>`" in answer and "`/help`" in answer

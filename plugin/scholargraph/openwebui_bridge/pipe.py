@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from scholargraph.library_io.show import show_markdown
 from scholargraph.llm import configured
 from scholargraph.openwebui_bridge import access, connections
 from scholargraph.openwebui_bridge.access import base_url
@@ -38,6 +39,11 @@ LLM_FAILED = ("Quoted from your papers: the chat LLM at {url} could not answer (
 MODEL_FAILED = ("Quoted from your papers: Open WebUI's model {model} could not answer ({reason}). Pick another "
                 f"in the Pipe's base_model valve ({VALVES}) or in your own valves (Settings → Valves).")
 NOTHING_READABLE = "No readable paper is attached: {why}. Attach a knowledge base or paper you can open and ask again."
+HELP = ("**ScholarGraph Assistant**: ask a question about the papers attached to the chat (type # to attach a "
+        "knowledge base or a paper) and the answer cites them [n].\n\n"
+        "- `/show <paper id or title words>`: one paper's details: metadata with DOI/arXiv links, abstract, "
+        "sections, what it cites inside and outside the library, what cites it, similar papers\n"
+        "- `/help`: this list")
 NOTHING_ATTACHED = ("Attach a knowledge base or a paper to the chat (type # in the message box), or ask an admin "
                     "to set the Pipe's knowledge_ids valve, and ask again.")
 
@@ -50,6 +56,10 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     user = user or {}
     metadata = metadata or {}
     question = metadata.get("base_user_prompt") or last_user_text(body.get("messages"))
+    command, argument = slash_command(question)
+    if command == "/help" or (command == "/show" and not argument):
+        yield HELP
+        return
     items = chat_items({"files": list(files or []) + list(metadata.get(PIPE_ITEMS_KEY) or [])})
     in_chat = bool(metadata.get("chat_id") and metadata.get("message_id"))
     emitter = emitter if in_chat else None  # API callers get sources in the stream instead
@@ -68,6 +78,9 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         scopes = await allowed_default_scopes(scopes, plan.scopes, user)
         if not scopes:
             yield NOTHING_READABLE.format(why="you have no access to the knowledge bases this assistant searches")
+            return
+        if command == "/show":  # the same scopes, so the same access checks, as a question's search
+            yield await run_blocking(show_markdown, library, argument, scopes)
             return
         await emit(emitter, status("ScholarGraph: searching…"))
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
@@ -110,6 +123,13 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         log.warning("ScholarGraph Pipe: chat LLM failed, quoting the papers instead: %s", exc)
         note = LLM_FAILED.format(url=library.settings.llm.base_url, reason=_reason(exc))
         yield ("\n\n" if written else "") + await quoted(library, question, pack, note)
+
+
+def slash_command(text: str | None) -> tuple[str, str]:
+    """(``/show``, its argument) for a chat command this Pipe answers itself; ("", text) otherwise."""
+    head, *rest = (text or "").strip().split(maxsplit=1) or [""]
+    head = head.casefold()
+    return (head, rest[0].strip() if rest else "") if head in ("/show", "/help") else ("", text or "")
 
 
 def base_model(valves: Any, user_valves: Any = None) -> str:
