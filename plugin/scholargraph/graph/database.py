@@ -9,7 +9,7 @@ two writers queue on the lock instead of failing half-way. Any other SQLAlchemy 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scholargraph.errors import StoreError
+from scholargraph.retry import RetryPolicy
 
 BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL advisory lock id that serialises graph writes (any constant unique to ScholarGraph).
@@ -133,9 +134,35 @@ class Database:
             raise self.error(action, exc) from exc
 
     def create_schema(self, metadata: MetaData) -> None:
-        """Create missing tables under the write lock, so two services starting at once don't race."""
-        with self.write("creating the graph tables") as conn:
-            metadata.create_all(conn)
+        """Create missing tables under the write lock, so two services starting at once don't race.
+
+        A new SQLite file is also switched to WAL by its first connection, which SQLite refuses
+        ("database is locked") rather than waits for while another process holds the file: the
+        creation therefore runs under a file lock beside the database, and a refusal is retried.
+        """
+        policy = RetryPolicy.of(f"creating the graph tables in {self.display_url}", 5, 0.2,
+                                retry_on=(_Locked,), max_wait_s=2.0)
+
+        def create() -> None:
+            try:
+                with self.write("creating the graph tables") as conn:
+                    metadata.create_all(conn)
+            except StoreError as exc:
+                if "locked" in str(exc):
+                    raise _Locked(str(exc)) from exc
+                raise
+
+        with self._creation_lock():
+            policy.call(create, give_up=lambda exc: StoreError(str(exc)))
+
+    def _creation_lock(self):
+        """A lock file beside a SQLite database (other databases lock inside ``write``)."""
+        database = self.engine.url.database or ""
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+            return nullcontext()
+        from filelock import FileLock
+
+        return FileLock(f"{database}.create-lock", timeout=BUSY_TIMEOUT_MS / 1000)
 
     @contextmanager
     def read(self, action: str) -> Iterator[Connection]:
@@ -154,6 +181,10 @@ class Database:
             except SQLAlchemyError:
                 pass  # advisory only; closing must not fail on it
         self.engine.dispose()
+
+
+class _Locked(Exception):
+    """SQLite refused the file to this process for now."""
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
