@@ -276,8 +276,10 @@ def test_ingest_and_search_on_chroma_server_and_postgres(server_settings, shared
         assert result.hits and result.hits[0].paper_id == ids["layout-parser-paper-fast.pdf"]
         result = library.search("AI support for expository writing beyond summarization", ["kb"], k=5)
         assert result.hits and result.hits[0].paper_id == ids["2304.02623v1.pdf"]
-        # graph expansion with the passages scored by the Chroma server: PaperMage cites LayoutParser
-        result = library.search("PaperMage toolkit for visually-rich scientific documents", ["kb"], k=2, hops=1)
+        # graph expansion with the passages scored by the Chroma server: PaperMage cites LayoutParser,
+        # whose passages answer this question (a relevant cited paper joins; see the relevance gate)
+        result = library.search("Which toolkit does PaperMage depend on for access to vision models?", ["kb"],
+                                k=2, hops=1)
         assert result.hits[0].paper_id == ids["papermage.pdf"]
         cited = [n for n in result.neighbours if n.paper_id == ids["layout-parser-paper-fast.pdf"]]
         assert cited and cited[0].relation == "cites" and cited[0].text and cited[0].score > 0
