@@ -160,6 +160,20 @@ def _parse_in_thread(items: list[tuple[Path, str]], settings: ParsingSettings, a
         stop.set()  # the thread ends after the file it is on
 
 
+class FileProgress:
+    """Counts the files an ingest has finished and tells ``progress`` of each (local and Ray alike)."""
+
+    def __init__(self, progress: Callable[[IngestEvent], None] | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def __call__(self, path: str, status: str, message: str, paper_id: str | None = None) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(IngestEvent(path, status, message, self.done, self.total, paper_id))
+
+
 class Ingestor:
     """Turns files into stored papers for one library (embedder + vector store + graph)."""
 
@@ -178,14 +192,7 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport()
         files, refused = discover(paths)
-        total = len(files) + len(refused)
-        done = 0
-
-        def emit(path: str, status: str, message: str, paper_id: str | None = None) -> None:
-            nonlocal done
-            done += 1
-            if progress:
-                progress(IngestEvent(path, status, message, done, total, paper_id))
+        emit = FileProgress(progress, len(files) + len(refused))
 
         for path, reason in refused:
             report.failed.append((path, reason))
@@ -230,7 +237,7 @@ class Ingestor:
 
         def inside(path: str, line: str) -> None:  # progress within a long file: no file is done yet
             if progress:
-                progress(IngestEvent(path, "parsing", line, done, total))
+                progress(IngestEvent(path, "parsing", line, emit.done, emit.total))
 
         for path, paper, error, seconds, stats in self._parse_all(to_parse, inside):
             report.seconds["parse"] += seconds

@@ -30,7 +30,7 @@ from typing import Any
 
 from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
 from scholargraph.ids import content_hash, paper_id_for
-from scholargraph.ingest import IngestEvent, IngestReport, discover
+from scholargraph.ingest import FileProgress, IngestEvent, IngestReport, discover
 from scholargraph.models import Paper
 from scholargraph.settings import ParsingSettings
 
@@ -192,14 +192,7 @@ class RayIngestor:
         graph = self.library.graph
         report = IngestReport()
         files, refused = discover(paths)
-        total = len(files) + len(refused)
-        done = 0
-
-        def emit(path: str, status: str, message: str, paper_id: str | None = None) -> None:
-            nonlocal done
-            done += 1
-            if progress:
-                progress(IngestEvent(path, status, message, done, total, paper_id))
+        emit = FileProgress(progress, len(files) + len(refused))
 
         def fail(path: Path, message: str, paper_id: str | None = None) -> None:
             report.failed.append((str(path), message))
