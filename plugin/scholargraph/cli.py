@@ -50,6 +50,17 @@ def _default(key: str, labels: dict[Any, str] | None = None) -> str:
     return f"{(labels or {}).get(value, value)} from {key}"
 
 
+# Options several commands share (typer reads these as read-only descriptions).
+KBS_OPTION = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all.")
+K_OPTION = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k"))
+HOPS_OPTION = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
+                           show_default=_default("retrieval.hops"))
+HYBRID_OPTION = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
+                             show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"}))
+LLM_URL_OPTION = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url).")
+LLM_MODEL_OPTION = typer.Option(None, "--llm-model", help="Chat model name (llm.model).")
+
+
 def _require_papers(library: Any, scopes: list[str] | None = None) -> None:
     """Commands with nothing to work on say so and exit 1, before any model or Chroma is opened."""
     try:
@@ -348,12 +359,10 @@ def _hit_where(section: str, page: int | None, score: float) -> str:
 def search(
     ctx: typer.Context,
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
-    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
-                                       show_default=_default("retrieval.hops")),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
-                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
+    kb: Optional[list[str]] = KBS_OPTION,
+    k: Optional[int] = K_OPTION,
+    hops: Optional[int] = HOPS_OPTION,
+    hybrid: Optional[bool] = HYBRID_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON, the same shape as the service's /search."),
     scope: Optional[str] = typer.Option(None, "--scope", metavar="library|passages",
                                         help="'library': the library's themes and in-library citations instead of passages."),
@@ -400,14 +409,12 @@ def search(
 def ask(
     ctx: typer.Context,
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in any language."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
-    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
-                                       show_default=_default("retrieval.hops")),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
-                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url)."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name (llm.model)."),
+    kb: Optional[list[str]] = KBS_OPTION,
+    k: Optional[int] = K_OPTION,
+    hops: Optional[int] = HOPS_OPTION,
+    hybrid: Optional[bool] = HYBRID_OPTION,
+    llm_url: Optional[str] = LLM_URL_OPTION,
+    llm_model: Optional[str] = LLM_MODEL_OPTION,
     show_context: bool = typer.Option(False, "--show-context", help="Also print the full context pack."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, its cited sentences and the sources as JSON."),
     scope: Optional[str] = typer.Option(None, "--scope", metavar="library|passages", help=SCOPE_HELP),
@@ -483,14 +490,12 @@ def _line_history(path: Path) -> None:
 @app.command()
 def chat(
     ctx: typer.Context,
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
-    k: Optional[int] = typer.Option(None, "--k", help="Passages to retrieve.", show_default=_default("retrieval.top_k")),
-    hops: Optional[int] = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
-                                       show_default=_default("retrieval.hops")),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
-                                          show_default=_default("retrieval.hybrid", {True: "hybrid", False: "dense"})),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url)."),
-    llm_model: Optional[str] = typer.Option(None, "--llm-model", help="Chat model name (llm.model)."),
+    kb: Optional[list[str]] = KBS_OPTION,
+    k: Optional[int] = K_OPTION,
+    hops: Optional[int] = HOPS_OPTION,
+    hybrid: Optional[bool] = HYBRID_OPTION,
+    llm_url: Optional[str] = LLM_URL_OPTION,
+    llm_model: Optional[str] = LLM_MODEL_OPTION,
 ) -> None:
     """Ask question after question, answered as `ask` answers (citing \\[n]), with the library and model
     loaded once. /sources shows the last answer's sources; /hops N, /k N, /kb NAME change the search;
@@ -638,7 +643,7 @@ def eval_context(
 def show(
     ctx: typer.Context,
     paper_id: str = typer.Argument(..., help="Paper id (see `scholargraph papers`)."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    kb: Optional[list[str]] = KBS_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
@@ -685,7 +690,7 @@ def show(
 def export_citations(
     ctx: typer.Context,
     fmt: str = typer.Option("bibtex", "--format", help="bibtex, ris or csl-json."),
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    kb: Optional[list[str]] = KBS_OPTION,
     papers_: Optional[list[str]] = typer.Option(None, "--papers", help="Only these paper ids (repeat). Default: all."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
 ) -> None:
@@ -707,7 +712,7 @@ def export_citations(
 @app.command("reading-list")
 def reading_list_command(
     ctx: typer.Context,
-    kb: Optional[list[str]] = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all."),
+    kb: Optional[list[str]] = KBS_OPTION,
     min_citing: int = typer.Option(2, "--min-citing", help="Library papers that must cite a work for it to be listed."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most this many works."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
