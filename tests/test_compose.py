@@ -388,7 +388,9 @@ def _setting_exists(key: str) -> bool:
 def test_every_scholargraph_variable_is_a_setting_and_parses(config, profiles, monkeypatch):
     for name, svc in enabled(config, profiles).items():
         variables = {k: v for k, v in env_of(svc).items() if k.startswith("SCHOLARGRAPH_")}
-        not_settings = {"SCHOLARGRAPH_URL", "SCHOLARGRAPH_API_KEY", "SCHOLARGRAPH_FUNCTION_VALVES"}
+        # the installer's own options (compose/install_functions.py), not engine settings
+        not_settings = {"SCHOLARGRAPH_URL", "SCHOLARGRAPH_API_KEY", "SCHOLARGRAPH_FUNCTION_VALVES",
+                        "SCHOLARGRAPH_ASSISTANT_MODEL", "SCHOLARGRAPH_SHARE_MODELS"}
         unknown = [k for k in variables if not _setting_exists(k) and k not in not_settings]
         assert not unknown, f"{name}: no such setting {unknown}"
         if not any(k.startswith("SCHOLARGRAPH_EMBEDDING__") for k in variables):
