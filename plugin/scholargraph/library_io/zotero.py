@@ -201,11 +201,10 @@ def _attachment_path(folder: Path, key: str, mode: int | None, path: str | None,
     return None
 
 
-def _collection_paths(conn: sqlite3.Connection) -> dict[int, str]:
-    """Each collection's path from the top ('Reading/Toolkits'), by collection id."""
-    rows = {cid: (name, parent) for cid, name, parent in
-            conn.execute("SELECT collectionID, collectionName, parentCollectionID FROM collections")}
-    paths: dict[int, str] = {}
+def collection_tree_paths(rows: dict[Any, tuple[str, Any]]) -> dict[Any, str]:
+    """Each collection's path from the top ('Reading/Toolkits'), from {id: (name, parent id)};
+    the data folder keys collections by number, the API by key. A parent cycle stops the walk."""
+    paths: dict[Any, str] = {}
     for cid in rows:
         parts, seen, current = [], set(), cid
         while current in rows and current not in seen:
@@ -215,6 +214,12 @@ def _collection_paths(conn: sqlite3.Connection) -> dict[int, str]:
             current = parent
         paths[cid] = "/".join(reversed(parts))
     return paths
+
+
+def _collection_paths(conn: sqlite3.Connection) -> dict[int, str]:
+    """Each collection's path from the top, by collection id (the data folder's sqlite)."""
+    return collection_tree_paths({cid: (name, parent) for cid, name, parent in
+                                  conn.execute("SELECT collectionID, collectionName, parentCollectionID FROM collections")})
 
 
 def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collections: bool = True,

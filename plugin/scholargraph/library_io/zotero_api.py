@@ -44,7 +44,14 @@ from scholargraph.retry import server_wait_s
 from scholargraph.graph.database import upsert
 from scholargraph.graph.schema import metadata
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
-from scholargraph.library_io.zotero import SKIPPED_TYPES, ZoteroItem, ZoteroReport, entry_from_fields, sync_items
+from scholargraph.library_io.zotero import (
+    SKIPPED_TYPES,
+    ZoteroItem,
+    ZoteroReport,
+    collection_tree_paths,
+    entry_from_fields,
+    sync_items,
+)
 from scholargraph.settings import ZoteroSettings
 
 # The library version each knowledge base was last synced at, per API library.
@@ -226,18 +233,9 @@ def _version(response: httpx.Response) -> int | None:
 # -- items -> entries ------------------------------------------------------------------------------
 def collection_paths(collections: list[dict[str, Any]]) -> dict[str, str]:
     """Each collection's path from the top ('Reading/HCI'), by collection key."""
-    rows = {c["key"]: (c.get("data", c).get("name", ""), c.get("data", c).get("parentCollection") or None)
-            for c in collections}
-    paths: dict[str, str] = {}
-    for key in rows:
-        parts, seen, current = [], set(), key
-        while current in rows and current not in seen:
-            seen.add(current)
-            name, parent = rows[current]
-            parts.append(name.replace("/", "-").strip())
-            current = parent
-        paths[key] = "/".join(reversed(parts))
-    return paths
+    return collection_tree_paths({c["key"]: (c.get("data", c).get("name", ""),
+                                             c.get("data", c).get("parentCollection") or None)
+                                  for c in collections})
 
 
 def _authors(data: dict[str, Any]) -> list[str]:
