@@ -150,3 +150,21 @@ def test_open_webui_user_valve_wins_over_the_admin_valve(full_library):
         assert plain.overview is None
         pack = full_library.context(question, ["lib"], **search_options(admin, face.UserValves()))
         assert pack.overview is not None and pack.sources
+
+
+def test_an_ordinary_question_is_embedded_once_for_detection_and_search(full_library, monkeypatch):
+    """With detection on (auto), the question's vector serves both: one embedding call, which
+    is one HTTP request per question with the vLLM embedder."""
+    embedder = full_library.embedder
+    calls: list[list[str]] = []
+    real = embedder.embed_queries
+
+    def counting(texts, task="retrieve"):
+        calls.append(list(texts))
+        return real(texts, task=task)
+
+    monkeypatch.setattr(embedder, "embed_queries", counting)
+    question = "Which toolkit does PaperMage depend on for access to vision models?"
+    pack = full_library.context(question, ["lib"], library_questions="auto")
+    assert pack.overview is None and pack.sources
+    assert calls.count([question]) == 1

@@ -182,7 +182,12 @@ class Library:
         from scholargraph.retrieval.context import build_context
         from scholargraph.retrieval.library_overview import library_pack
 
-        pack = library_pack(self, question, scopes, library_questions)
+        qvec = None
+        if (library_questions or self.settings.retrieval.library_questions) != "off" \
+                and options.get("task", "retrieve") == "retrieve":  # one embedding serves detection and search
+            qvec = self.embedder.embed_queries([question])[0]
+            options = {**options, "qvec": qvec}
+        pack = library_pack(self, question, scopes, library_questions, qvec)
         if pack is not None:
             return pack
         return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)

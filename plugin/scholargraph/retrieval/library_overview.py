@@ -142,10 +142,11 @@ def _prototype_vectors(embedder) -> tuple[list[str], np.ndarray]:
     return intents, vectors
 
 
-def library_intent_scores(embedder, question: str) -> dict[str, float]:
-    """Each intent's best cosine between the question and its prototype questions."""
+def library_intent_scores(embedder, question: str, qvec: np.ndarray | None = None) -> dict[str, float]:
+    """Each intent's best cosine between the question and its prototype questions (``qvec``: the
+    question's retrieval vector, when the caller has it)."""
     intents, vectors = _prototype_vectors(embedder)
-    q = np.asarray(embedder.embed_queries([question])[0], dtype=np.float32)
+    q = np.asarray(embedder.embed_queries([question])[0] if qvec is None else qvec, dtype=np.float32)
     sims = vectors @ q
     best: dict[str, float] = {}
     for intent, sim in zip(intents, sims):
@@ -153,9 +154,9 @@ def library_intent_scores(embedder, question: str) -> dict[str, float]:
     return best
 
 
-def library_intent(embedder, question: str, threshold: float) -> str | None:
+def library_intent(embedder, question: str, threshold: float, qvec: np.ndarray | None = None) -> str | None:
     """'themes', 'cited' or 'relations' when the question is about the library as a whole, else None."""
-    scores = library_intent_scores(embedder, question)
+    scores = library_intent_scores(embedder, question, qvec)
     intent = max(scores, key=scores.get)
     return intent if intent != ORDINARY and scores[intent] >= threshold else None
 
@@ -335,18 +336,20 @@ class OverviewAnswer(ExtractiveAnswer):
         return "\n".join(lines)
 
 
-def library_pack(library, question: str, scopes: list[str] | None, mode: str | None = None) -> ContextPack | None:
+def library_pack(library, question: str, scopes: list[str] | None, mode: str | None = None,
+                 qvec: np.ndarray | None = None) -> ContextPack | None:
     """The overview pack when ``mode`` (default ``retrieval.library_questions``) says the question
-    is about the library as a whole; None for an ordinary question."""
+    is about the library as a whole; None for an ordinary question. ``qvec``: the question's
+    retrieval vector, so a question is embedded once for detection and search."""
     settings = library.settings.retrieval
     mode = mode or settings.library_questions
     if mode == "off":
         return None
-    intent = library_intent(library.embedder, question, settings.library_threshold) if mode == "auto" else None
+    intent = library_intent(library.embedder, question, settings.library_threshold, qvec) if mode == "auto" else None
     if mode == "auto" and intent is None:
         return None
     if intent is None:  # 'always': still pick the closest intent for the order of the overview
-        scores = library_intent_scores(library.embedder, question)
+        scores = library_intent_scores(library.embedder, question, qvec)
         scores.pop(ORDINARY)
         intent = max(scores, key=scores.get)
     if not library.graph.scope_version(scopes)[0]:

@@ -112,8 +112,11 @@ class Searcher:
         task: str = "retrieve",
         hit_floor: float | None = None,
         neighbour_floor: float | None = None,
+        qvec: np.ndarray | None = None,
     ) -> SearchResult:
         """Hits, then the graph neighbours that answer the question as well (see ``retrieval`` settings).
+
+        ``qvec``: the question's vector for ``task``, when the caller embedded it already.
 
         ``hit_floor``, ``neighbour_floor``: override the settings; 0 keeps every ranked passage
         (for ranking evaluations, which score the order, not the context) or fills the
@@ -132,7 +135,8 @@ class Searcher:
         papers = self._scope_papers(scopes, version)
 
         t0 = time.perf_counter()
-        qvec = self.library.embedder.embed_queries([question], task=task)[0]
+        if qvec is None:
+            qvec = self.library.embedder.embed_queries([question], task=task)[0]
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
         # One query serves the hits, the pool they are picked from for diversity, and the
