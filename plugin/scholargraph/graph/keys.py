@@ -60,7 +60,7 @@ _SUBTITLE = re.compile(rf"\s*:\s+|\s+[{_DASHES}]{{1,2}}\s+")
 _AUTHOR_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 
-def _strip_accents(text: str) -> str:
+def strip_accents(text: str) -> str:
     """NFKD splits ligatures (the PDF 'ﬁ') and accents; the accents are then dropped."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -138,7 +138,7 @@ def normalise_title(title: str | None) -> str | None:
     """
     if not title:
         return None
-    text = _strip_accents(title).replace("\u00ad", "").casefold()
+    text = strip_accents(title).replace("\u00ad", "").casefold()
     text = _DASH.sub("-", text)
     text = _WORD_HYPHEN.sub("", text)
     text = _NON_WORD.sub(" ", text)
@@ -185,7 +185,7 @@ def normalise_author(name: str | None) -> str | None:
     """
     if not name:
         return None
-    text = _strip_accents(name).casefold()
+    text = strip_accents(name).casefold()
     if text.count(",") == 1:
         last, first = (part.strip() for part in text.split(","))
         if first and first.strip(". ") not in _AUTHOR_SUFFIXES:

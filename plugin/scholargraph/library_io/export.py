@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import rispy
 
 from scholargraph.errors import ScholarGraphError
+from scholargraph.graph.keys import strip_accents
 from scholargraph.library_io.links import arxiv_url, best_url
 from scholargraph.library_io.records import Record, get_records
 
@@ -55,8 +55,7 @@ class Work:
 
 
 def _ascii_word(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return re.sub(r"[^a-z0-9]", "", "".join(c for c in decomposed if not unicodedata.combining(c)).lower())
+    return re.sub(r"[^a-z0-9]", "", strip_accents(text).lower())
 
 
 def family_name(name: str) -> str:
