@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine  # noqa: E402
 
-RUN = "from scholargraph.cli import app; app(prog_name='scholargraph')"
+RUN = "from scholargraph.faces.cli import app; app(prog_name='scholargraph')"
 QUESTIONS = ["What is PaperMage?", "What is LayoutParser?", "Which toolkit does PaperMage use for vision models?",
              "How are tables recognised?", "Which datasets are used for evaluation?"]
 

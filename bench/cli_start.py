@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine  # noqa: E402
 
-RUN = "from scholargraph.cli import app; app(prog_name='scholargraph')"  # works without __main__.py too
+RUN = "from scholargraph.faces.cli import app; app(prog_name='scholargraph')"  # works without __main__.py too
 QUICK = ["papers", "graph", "stats", "show", "export", "delete"]
 
 

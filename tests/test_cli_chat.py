@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import scholargraph.embedding.factory as factory
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 
 PAPERMAGE = ("PaperMage: A Unified Toolkit for Processing, Representing, and Manipulating Visually-Rich "
              "Scientific Documents")

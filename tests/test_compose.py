@@ -412,8 +412,8 @@ def test_open_webui_variables_exist_in_open_webui_0_12(config):
 
 
 def test_healthcheck_and_loader_hit_routes_the_service_has(config, tmp_path):
-    """The compose healthcheck path and Open WebUI's PUT /process exist in scholargraph.service."""
-    from scholargraph.service import create_app
+    """The compose healthcheck path and Open WebUI's PUT /process exist in scholargraph.faces.service."""
+    from scholargraph.faces.service import create_app
 
     app = create_app(Settings(data_dir=tmp_path / "data"))
     routes = {(method, route.path) for route in app.routes for method in (getattr(route, "methods", None) or ())}

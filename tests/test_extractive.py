@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import free_port
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 from scholargraph.retrieval.context import build_context, relation_label, short_title
 from scholargraph.retrieval.extractive import sentences_of
 from scholargraph.retrieval.results import Neighbour, Passage, SearchResult

@@ -30,7 +30,7 @@ SCHOLARGRAPH = Path(sys.executable).with_name("scholargraph")
 # library (Chroma's tables, the graph's tables, the collections) happens at the same moment.
 RACER = r"""
 import sys, time
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 start = float(sys.argv[1])
 while time.time() < start:
     pass
@@ -42,7 +42,7 @@ OPENER = r"""
 import sys, time
 from scholargraph.graph import PaperGraph
 from scholargraph.settings import StoreSettings
-from scholargraph.store import VectorStore
+from scholargraph.chroma_store import VectorStore
 start, data = float(sys.argv[1]), sys.argv[2]
 while time.time() < start:
     pass
@@ -112,7 +112,7 @@ def test_orphan_vectors_are_swept_and_never_counted(tmp_path: Path, shared_data:
     from scholargraph.ids import chunk_id
     from scholargraph.library import Library
     from scholargraph.maintenance import find_orphans
-    from scholargraph.service import create_app
+    from scholargraph.faces.service import create_app
     from scholargraph.settings import Settings
 
     settings = Settings(data_dir=tmp_path / "d").with_overrides({"store.orphan_grace_s": 0, "parsing.workers": 1})
@@ -217,7 +217,7 @@ HOSTILE = [
 
 
 def _page(title: str, nodes: list[dict]) -> str:
-    from scholargraph.graph_view import render_graph_html
+    from scholargraph.faces.graph_page import render_graph_html
 
     graph = {"nodes": nodes, "edges": [{"source": nodes[0]["id"], "target": nodes[1]["id"], "kind": "cites"}]}
     return render_graph_html(graph, title=title, paper_url=lambda n: f"/papers/{n['id']}/file?kb=<x>")
@@ -249,7 +249,7 @@ def test_graph_page_embeds_hostile_text_as_text():
 def test_graph_view_kb_named_like_a_placeholder_stays_text(tmp_path: Path):
     from fastapi.testclient import TestClient
 
-    from scholargraph.service import create_app
+    from scholargraph.faces.service import create_app
     from scholargraph.settings import Settings
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "d"))) as client:

@@ -6,7 +6,7 @@ import pytest
 
 from scholargraph.retrieval.fusion import convex_fusion, min_max, reciprocal_rank_fusion, relative_to_best
 from scholargraph.retrieval.keyword import KeywordIndex
-from scholargraph.store import ChunkHit
+from scholargraph.chroma_store import ChunkHit
 
 
 def ranked(scores: dict[str, float]) -> list[str]:

@@ -12,7 +12,7 @@ import pikepdf
 from typer.testing import CliRunner
 
 from conftest import paper_id_by_file
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 from scholargraph.library import Library
 
 TITLES = {

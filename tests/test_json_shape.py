@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from scholargraph.cli import app
-from scholargraph.service import create_app
+from scholargraph.faces.cli import app
+from scholargraph.faces.service import create_app
 from scholargraph.settings import Settings
 
 QUESTION = "Which toolkit does PaperMage depend on for access to vision models?"

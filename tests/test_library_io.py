@@ -16,14 +16,14 @@ import rispy
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from scholargraph.cli import app as cli
+from scholargraph.faces.cli import app as cli
 from scholargraph.library import Library
 from scholargraph.library_io.bib_import import import_file
 from scholargraph.library_io.entries import parse_file_field, read_entries
 from scholargraph.library_io.export import base_key, export
 from scholargraph.library_io.reading_list import reading_list
 from scholargraph.library_io.show import show_paper
-from scholargraph.service import create_app
+from scholargraph.faces.service import create_app
 from scholargraph.settings import Settings
 
 FILES = {"papermage": "papermage.pdf", "citesee": "2302.07302v1.pdf", "beyond": "2304.02623v1.pdf"}

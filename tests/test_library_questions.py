@@ -98,7 +98,7 @@ def test_mode_always_and_off_override_detection(full_library):
 
 
 def test_cli_scope_library(full_library):
-    from scholargraph.cli import app
+    from scholargraph.faces.cli import app
 
     data_dir = str(full_library.settings.data_dir)
     got = CliRunner().invoke(app, ["--data-dir", data_dir, "search", "anything", "--scope", "library", "--json"])
@@ -110,7 +110,7 @@ def test_cli_scope_library(full_library):
 
 
 def test_valve_sets_the_mode():
-    from scholargraph.openwebui_bridge.valves import RetrievalValves, settings_from_valves
+    from scholargraph.faces.openwebui.valves import RetrievalValves, settings_from_valves
 
     assert RetrievalValves().library_questions == "auto"
     assert settings_from_valves(RetrievalValves(library_questions="off")).retrieval.library_questions == "off"
@@ -121,7 +121,7 @@ def test_valve_sets_the_mode():
 def test_service_overview_matches_the_cli(full_library):
     from fastapi.testclient import TestClient
 
-    from scholargraph.service import create_app
+    from scholargraph.faces.service import create_app
 
     client = TestClient(create_app(full_library.settings, library=full_library))  # no `with`: the library stays open
     got = client.get("/library/overview", params={"kb": "lib"})
@@ -134,7 +134,7 @@ def test_open_webui_user_valve_wins_over_the_admin_valve(full_library):
     import importlib.util
     from pathlib import Path
 
-    from scholargraph.openwebui_bridge import RetrievalValves, search_options
+    from scholargraph.faces.openwebui import RetrievalValves, search_options
 
     question = "What are the main themes of my papers?"
     admin = RetrievalValves()

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from scholargraph import openwebui_bridge as sg
+from scholargraph.faces import openwebui as sg
 from scholargraph.library import Library
 
 REPO = Path(__file__).resolve().parents[1]

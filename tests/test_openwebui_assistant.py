@@ -13,8 +13,8 @@ import pytest
 from starlette.responses import JSONResponse, StreamingResponse
 
 import test_openwebui_bridge as base
-from scholargraph import openwebui_bridge as sg
-from scholargraph.openwebui_bridge import connections
+from scholargraph.faces import openwebui as sg
+from scholargraph.faces.openwebui import connections
 
 PIPE = base.FUNCTION_FILES["Pipe"]
 QUESTION = "How do citation graphs help dense retrieval?"

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 from pydantic import BaseModel
 
-from scholargraph import openwebui_bridge as sg
+from scholargraph.faces import openwebui as sg
 from scholargraph.errors import ConfigError
-from scholargraph.openwebui_bridge import knob
+from scholargraph.faces.openwebui import knob
 from scholargraph.retrieval.context import ContextPack, Source, SourcePassage
 
 REPO = Path(__file__).resolve().parents[1]

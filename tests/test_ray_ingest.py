@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from conftest import free_port, unavailable
 from test_servers import check_consistent, chroma_server, ingest_at_once, postgres_server, server_settings  # noqa: F401
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 from scholargraph.library import Library
 from scholargraph.settings import Settings
 

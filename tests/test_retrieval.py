@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import paper_id_by_file
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 from scholargraph.retrieval.context import build_context
 from scholargraph.retrieval.results import Passage, SearchResult
 
@@ -41,7 +41,7 @@ def test_one_hop_brings_in_the_papers_a_hit_cites_with_their_relation(full_libra
     question = "How does the PaperMage toolkit represent visually-rich scientific documents with layers of entities?"
     flat = full_library.search(question, ["lib"], k=3, hops=0)
     assert _top_papers(flat) == [papermage] and flat.neighbours == []
-    from scholargraph.retrieval.expand import expand
+    from scholargraph.retrieval.neighbours import expand
 
     qvec = full_library.embedder.embed_queries([question])[0]
     weights = full_library.settings.retrieval.edge_weights
@@ -133,7 +133,7 @@ def test_neighbour_passages_are_the_same_scored_in_process_or_by_a_chroma_server
 def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scoring(full_library, monkeypatch):
     """Three ways to a neighbour's best passage agree: the vector store's exact scoring, the float16
     vectors the graph keeps, and the passages nearest the question that the search fetched anyway."""
-    from scholargraph.retrieval.expand import expand
+    from scholargraph.retrieval.neighbours import expand
 
     store, graph = full_library.store, full_library.graph
     qvec = full_library.embedder.embed_queries(["toolkits that parse the layout of scientific PDFs"])[0]
@@ -165,7 +165,7 @@ def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scor
 def test_neighbour_shortlist_from_the_graph_vectors_matches_chroma(full_library, monkeypatch):
     """The shortlist ranks a hit's neighbours by the paper vectors the graph keeps; Chroma's
     papers collection (the path for papers stored by older versions) ranks them the same."""
-    from scholargraph.retrieval.expand import _shortlist
+    from scholargraph.retrieval.neighbours import _shortlist
 
     qvec = full_library.embedder.embed_queries(["toolkits that parse the layout of scientific PDFs"])[0]
     hit = paper_id_by_file(full_library, "papermage.pdf")
@@ -282,7 +282,7 @@ def test_ask_without_llm_quotes_the_papers_and_keeps_the_pack_for_show_context(f
 
 
 def test_langchain_retriever_and_embeddings(full_library):
-    from scholargraph.langchain_faces import ScholarGraphEmbeddings, ScholarGraphRetriever
+    from scholargraph.faces.langchain_tools import ScholarGraphEmbeddings, ScholarGraphRetriever
 
     docs = ScholarGraphRetriever(library=full_library, scopes=["lib"], k=1, hops=1).invoke(
         "Which toolkit does PaperMage depend on for access to vision models?")  # LayoutParser, over a citation

@@ -304,7 +304,7 @@ def test_chroma_restart_is_ridden_out_and_a_dead_server_is_named(tmp_path):
     from scholargraph.errors import StoreError
     from scholargraph.models import Chunk
     from scholargraph.settings import StoreSettings
-    from scholargraph.store import VectorStore
+    from scholargraph.chroma_store import VectorStore
 
     port, data, log_path = free_port(), tmp_path / "chroma", tmp_path / "chroma.log"
     process = _start_chroma(data, port, log_path)

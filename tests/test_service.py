@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from scholargraph.service import create_app
+from scholargraph.faces.service import create_app
 
 KEY = "test-key-123"
 
@@ -255,9 +255,9 @@ def test_refused_and_failed_uploads_are_deleted(small):
 def test_serving_a_network_address_needs_a_key_or_an_explicit_flag(tmp_path: Path):
     from typer.testing import CliRunner
 
-    from scholargraph.cli import app
+    from scholargraph.faces.cli import app
     from scholargraph.errors import ConfigError
-    from scholargraph.service import check_bind
+    from scholargraph.faces.service import check_bind
     from scholargraph.settings import Settings
 
     base = Settings(data_dir=tmp_path / "d")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from scholargraph.cli import app as cli
+from scholargraph.faces.cli import app as cli
 from scholargraph.library import Library
 from scholargraph.library_io.show import show_paper
 from scholargraph.library_io.zotero_api import ZoteroAPI, ZoteroAPIError, import_zotero_api

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import Field
 
 try:
-    from scholargraph import openwebui_bridge as sg
+    from scholargraph.faces import openwebui as sg
 except ImportError as exc:
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "

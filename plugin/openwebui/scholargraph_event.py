@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 
 try:
-    from scholargraph import openwebui_bridge as sg
+    from scholargraph.faces import openwebui as sg
 except ImportError as exc:
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "

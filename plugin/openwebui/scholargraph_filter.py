@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, Field
 
 try:
-    from scholargraph import openwebui_bridge as sg
+    from scholargraph.faces import openwebui as sg
 except ImportError as exc:  # the function cannot work without the engine in Open WebUI's environment
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "

@@ -13,9 +13,9 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 try:
-    from scholargraph import openwebui_bridge as sg
-    from scholargraph.openwebui_bridge import knob
-    from scholargraph.openwebui_bridge.valves import AssistantModelValves, AssistantUserValves
+    from scholargraph.faces import openwebui as sg
+    from scholargraph.faces.openwebui import knob
+    from scholargraph.faces.openwebui.valves import AssistantModelValves, AssistantUserValves
 except ImportError as exc:
     raise ImportError(
         "ScholarGraph is not installed in Open WebUI's Python environment: "

@@ -1,5 +1,5 @@
 """`python -m scholargraph`: the same command line as the `scholargraph` script."""
 
-from scholargraph.cli import app
+from scholargraph.faces.cli import app
 
 app(prog_name="scholargraph")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     from scholargraph.embedding.base import Embedder
     from scholargraph.graph import PaperGraph
     from scholargraph.ingest import IngestEvent, IngestReport
-    from scholargraph.store import VectorStore
+    from scholargraph.chroma_store import VectorStore
 
 log = logging.getLogger("scholargraph")
 
@@ -40,7 +40,7 @@ class Library:
 
     @cached_property
     def store(self) -> VectorStore:
-        from scholargraph.store import VectorStore
+        from scholargraph.chroma_store import VectorStore
 
         return VectorStore(
             self.settings.store, self.settings.data_dir, self.embedder.name, self.embedder.dimension

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scholargraph.graph_view import render_graph_html
+from scholargraph.faces.graph_page import render_graph_html
 
 pytestmark = [pytest.mark.browser]
 

@@ -241,7 +241,7 @@ def test_scholargraph_service_as_external_document_loader(owui: OpenWebUI, admin
     """Open WebUI's own upload processing calls the service's PUT /process (its real client)."""
     import uvicorn
 
-    from scholargraph.service import create_app
+    from scholargraph.faces.service import create_app
     from scholargraph.settings import Settings
 
     calls: list[dict] = []

@@ -5,7 +5,7 @@ deployments). ``PaperGraph`` is the whole public surface; ``keys`` holds the nor
 that citation resolution (``resolve``) relies on.
 """
 
-from scholargraph.graph.expand import RELATIONS
+from scholargraph.graph.walk import RELATIONS
 from scholargraph.graph.schema import EDGE_KINDS
 from scholargraph.graph.store import PaperGraph
 

@@ -20,7 +20,7 @@ from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
 from scholargraph.graph import resolve
 from scholargraph.graph.database import Database, batched, insert_ignore, upsert
-from scholargraph.graph.expand import is_visible, neighbours, visible_ids
+from scholargraph.graph.walk import is_visible, neighbours, visible_ids
 from scholargraph.graph.keys import normalise_author
 from scholargraph.graph.schema import (
     EDGE_KINDS,
@@ -375,7 +375,7 @@ class PaperGraph:
         hops: int = 1,
         kinds: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Papers around ``paper_ids`` for graph expansion (see ``scholargraph.graph.expand``).
+        """Papers around ``paper_ids`` for graph expansion (see ``scholargraph.graph.walk``).
 
         ``kinds`` filters *relations*: 'cites' (the hit cites the neighbour), 'cited_by' (the
         neighbour cites the hit), 'similar', 'shares_author'; None = all. Items carry

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 
 import bm25s
 
-from scholargraph.store import ChunkHit
+from scholargraph.chroma_store import ChunkHit
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff]+")

@@ -13,11 +13,11 @@ from dataclasses import replace
 import numpy as np
 
 from scholargraph.language import detect_language, script_family
-from scholargraph.retrieval.expand import best_passages, expand
+from scholargraph.retrieval.neighbours import best_passages, expand
 from scholargraph.retrieval.fusion import Relevance, min_max, reciprocal_rank_fusion
 from scholargraph.retrieval.keyword import KeywordIndexCache, PaperNames
 from scholargraph.retrieval.results import Passage, SearchResult
-from scholargraph.store import ChunkHit
+from scholargraph.chroma_store import ChunkHit
 
 
 def diverse_hits(ranked: list[tuple[float, ChunkHit]], k: int, floor: float, per_paper: int) -> list[ChunkHit]:

@@ -83,7 +83,7 @@ class AssistantModelValves(BaseModel):
 
     @classmethod
     def base_model_options(cls, __user__: Any = None) -> list[dict[str, str]]:
-        from scholargraph.openwebui_bridge.connections import model_options
+        from scholargraph.faces.openwebui.connections import model_options
 
         return model_options()
 
@@ -97,7 +97,7 @@ class AssistantUserValves(BaseModel):
 
     @classmethod
     def base_model_options(cls, __user__: Any = None) -> list[dict[str, str]]:
-        from scholargraph.openwebui_bridge.connections import model_options
+        from scholargraph.faces.openwebui.connections import model_options
 
         return model_options()
 

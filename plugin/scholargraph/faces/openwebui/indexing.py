@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.access import file_name, file_state
-from scholargraph.openwebui_bridge.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
-from scholargraph.openwebui_bridge.scopes import file_source, is_paper_file, kb_scope, parse_file_source
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.access import file_name, file_state
+from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
+from scholargraph.faces.openwebui.scopes import file_source, is_paper_file, kb_scope, parse_file_source
 
 
 def sources_of_file(library, scope: str, file_id: str) -> list[str]:
@@ -157,7 +157,7 @@ class KnowledgeState:
 
     def line(self) -> str:
         """'3 of 5 papers indexed, 1 failed: scan.pdf — no text layer and OCR off'."""
-        from scholargraph.openwebui_bridge.sources import plural
+        from scholargraph.faces.openwebui.sources import plural
 
         text = f"{self.indexed} of {plural(self.total, 'paper')} indexed"
         waiting = self.total - self.indexed - len(self.failed)

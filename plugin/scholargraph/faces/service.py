@@ -41,7 +41,7 @@ from scholargraph import __version__
 from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
 from scholargraph.ids import content_hash
 from scholargraph.settings import Settings
-from scholargraph.uploads import (
+from scholargraph.faces.uploads import (
     ReceivedFile,
     UploadRefused,
     UploadTooLarge,
@@ -52,7 +52,7 @@ from scholargraph.uploads import (
     spool_body,
 )
 
-log = logging.getLogger("scholargraph.service")
+log = logging.getLogger("scholargraph.faces.service")
 
 # Partial uploads, under the data dir's uploads/ folder; emptied of stale files at start.
 INCOMING = ".incoming"
@@ -380,7 +380,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         kb: list[str] | None = Query(None),
         reading_list: bool = Query(False, description="Also draw the reading list's works as ghost nodes."),
     ) -> HTMLResponse:
-        from scholargraph.graph_view import render_graph_html
+        from scholargraph.faces.graph_page import render_graph_html
 
         params = [("kb", s) for s in kb or []]
         query = "?" + urlencode(params) if params else ""

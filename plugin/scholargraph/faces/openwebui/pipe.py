@@ -17,16 +17,16 @@ from typing import Any
 
 from scholargraph.library_io.show import show_markdown
 from scholargraph.llm import configured
-from scholargraph.openwebui_bridge import access, connections
-from scholargraph.openwebui_bridge.access import base_url
-from scholargraph.openwebui_bridge.chat import (
+from scholargraph.faces.openwebui import access, connections
+from scholargraph.faces.openwebui.access import base_url
+from scholargraph.faces.openwebui.chat import (
     chat_items, earlier_user_texts, is_pipe_model, last_user_text, search_options, user_language,
 )
-from scholargraph.openwebui_bridge.filter import PIPE_ITEMS_KEY, Plan, plan_chat
-from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
-from scholargraph.openwebui_bridge.scopes import PIPE_MODEL_ID, kb_scope
-from scholargraph.openwebui_bridge.sources import pack_sources, summary_line
-from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.faces.openwebui.filter import PIPE_ITEMS_KEY, Plan, plan_chat
+from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
+from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_scope
+from scholargraph.faces.openwebui.sources import pack_sources, summary_line
+from scholargraph.faces.openwebui.valves import settings_from_valves
 from scholargraph.retrieval.extractive import quote_answer
 from scholargraph.retrieval.prompts import answer_messages, resolve_language
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from scholargraph.openwebui_bridge.scopes import PIPE_MODEL_ID
+from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID
 
 
 class ModelError(Exception):
@@ -60,7 +60,7 @@ async def chat_stream(request: Any, user: dict[str, Any], model_id: str, message
     when Open WebUI refuses or the connection fails."""
     from open_webui.utils.chat import generate_chat_completion
 
-    from scholargraph.openwebui_bridge.access import user_model
+    from scholargraph.faces.openwebui.access import user_model
 
     if request is None:
         raise ModelError("no Open WebUI request to answer through")

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import numpy as np
 from filelock import FileLock
 
-from scholargraph.chroma_server import connect
+from scholargraph.chroma_client import connect
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
 from scholargraph.models import Chunk

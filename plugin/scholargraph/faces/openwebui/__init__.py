@@ -16,11 +16,11 @@ Pipelines face usable) without Open WebUI installed. Tests replace Open WebUI by
 functions of ``access``.
 """
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.access import base_url, file_name, file_state
-from scholargraph.openwebui_bridge.action import graph_embed
-from scholargraph.openwebui_bridge.citations import citations_embed, citations_text
-from scholargraph.openwebui_bridge.chat import (
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.access import base_url, file_name, file_state
+from scholargraph.faces.openwebui.action import graph_embed
+from scholargraph.faces.openwebui.citations import citations_embed, citations_text
+from scholargraph.faces.openwebui.chat import (
     add_system_note,
     chat_items,
     is_pipe_model,
@@ -30,12 +30,12 @@ from scholargraph.openwebui_bridge.chat import (
     model_applies,
     search_options,
 )
-from scholargraph.openwebui_bridge.events import handle_event
-from scholargraph.openwebui_bridge.filter import PIPE_ITEMS_KEY, Plan, filter_inlet, pipeline_inlet, plan_chat, reserve_for_pipe
-from scholargraph.openwebui_bridge.indexing import IndexOutcome, files_in_scope, index_file, sources_of_file, sync_knowledge
-from scholargraph.openwebui_bridge.pipe import allowed_default_scopes, default_scopes, pipe_answer, pipe_reply
-from scholargraph.openwebui_bridge.runtime import WRITE_LOCK, Emitter, emit, get_library, notification, run_blocking, status
-from scholargraph.openwebui_bridge.scopes import (
+from scholargraph.faces.openwebui.events import handle_event
+from scholargraph.faces.openwebui.filter import PIPE_ITEMS_KEY, Plan, filter_inlet, pipeline_inlet, plan_chat, reserve_for_pipe
+from scholargraph.faces.openwebui.indexing import IndexOutcome, files_in_scope, index_file, sources_of_file, sync_knowledge
+from scholargraph.faces.openwebui.pipe import allowed_default_scopes, default_scopes, pipe_answer, pipe_reply
+from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, get_library, notification, run_blocking, status
+from scholargraph.faces.openwebui.scopes import (
     PIPE_MODEL_ID,
     SOURCE_TYPE,
     file_scope,
@@ -44,8 +44,8 @@ from scholargraph.openwebui_bridge.scopes import (
     kb_scope,
     parse_file_source,
 )
-from scholargraph.openwebui_bridge.sources import handoff_items, pack_sources, summary
-from scholargraph.openwebui_bridge.valves import (
+from scholargraph.faces.openwebui.sources import handoff_items, pack_sources, summary
+from scholargraph.faces.openwebui.valves import (
     LibraryValves,
     RetrievalValves,
     knob,

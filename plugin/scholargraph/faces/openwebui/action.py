@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.access import base_url
-from scholargraph.openwebui_bridge.indexing import knowledge_state
-from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
-from scholargraph.openwebui_bridge.scopes import SOURCE_TYPE, file_scope, kb_scope, parse_file_source
-from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.access import base_url
+from scholargraph.faces.openwebui.indexing import knowledge_state
+from scholargraph.faces.openwebui.runtime import get_library, run_blocking
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_scope, kb_scope, parse_file_source
+from scholargraph.faces.openwebui.valves import settings_from_valves
 
 
 async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None, request: Any = None) -> str:
     """HTML of the graph around the papers a message cites, limited to scopes the user may read."""
-    from scholargraph.graph_view import neighbourhood, render_graph_html
+    from scholargraph.faces.graph_page import neighbourhood, render_graph_html
 
     user = user or {}
     messages = body.get("messages") or []

@@ -11,10 +11,10 @@ import base64
 import html
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
-from scholargraph.openwebui_bridge.scopes import SOURCE_TYPE, file_scope, kb_scope
-from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.runtime import get_library, run_blocking
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_scope, kb_scope
+from scholargraph.faces.openwebui.valves import settings_from_valves
 
 _SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
 

@@ -30,7 +30,7 @@ from scholargraph.packed_vectors import unit
 from scholargraph.retrieval.fusion import Relevance
 from scholargraph.retrieval.results import Neighbour
 from scholargraph.settings import RetrievalSettings
-from scholargraph.store import ChunkHit
+from scholargraph.chroma_store import ChunkHit
 
 CITATIONS = ("cites", "cited_by")
 _DEFAULTS = RetrievalSettings()  # hop_decay and shortlist_factor when a caller passes none

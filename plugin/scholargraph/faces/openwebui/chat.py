@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from scholargraph.openwebui_bridge.scopes import PIPE_MODEL_ID
+from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID
 
 
 def message_text(message: dict[str, Any] | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scholargraph.openwebui_bridge.scopes import SOURCE_TYPE, parse_file_source
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, parse_file_source
 
 
 def _fence(text: str) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.access import base_url, file_name, file_state
-from scholargraph.openwebui_bridge.chat import (
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.access import base_url, file_name, file_state
+from scholargraph.faces.openwebui.chat import (
     add_system_note,
     chat_items,
     is_pipe_model,
@@ -17,17 +17,17 @@ from scholargraph.openwebui_bridge.chat import (
     model_applies,
     search_options,
 )
-from scholargraph.openwebui_bridge.indexing import (
+from scholargraph.faces.openwebui.indexing import (
     files_in_scope,
     index_file,
     index_in_background_if_slow,
     knowledge_state,
     sync_knowledge,
 )
-from scholargraph.openwebui_bridge.runtime import Emitter, emit, get_library, log, run_blocking, status
-from scholargraph.openwebui_bridge.scopes import file_scope, is_paper_file, kb_scope
-from scholargraph.openwebui_bridge.sources import handoff_items, pack_sources, plural, summary
-from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, log, run_blocking, status
+from scholargraph.faces.openwebui.scopes import file_scope, is_paper_file, kb_scope
+from scholargraph.faces.openwebui.sources import handoff_items, pack_sources, plural, summary
+from scholargraph.faces.openwebui.valves import settings_from_valves
 from scholargraph.retrieval.prompts import LANGUAGE_NAMES
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from scholargraph.openwebui_bridge.runtime import log, run_blocking
+from scholargraph.faces.openwebui.runtime import log, run_blocking
 
 
 async def user_model(user: dict[str, Any]):

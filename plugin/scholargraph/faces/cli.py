@@ -812,7 +812,7 @@ def serve(
         help="Serve a non-loopback address without an API key (only behind a proxy that authenticates)."),
 ) -> None:
     """Run the HTTP service: Open WebUI external document loader, ingest, search, graph view."""
-    from scholargraph.service import check_bind, serve as run_service
+    from scholargraph.faces.service import check_bind, serve as run_service
 
     settings = _settings(ctx).with_overrides({"service.host": host, "service.port": port,
                                               "service.insecure_no_auth": insecure_no_auth or None})

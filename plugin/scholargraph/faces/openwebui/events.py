@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from scholargraph.openwebui_bridge import access
-from scholargraph.openwebui_bridge.indexing import _delete_scope, _remove_file, index_file
-from scholargraph.openwebui_bridge.runtime import get_library, run_blocking
-from scholargraph.openwebui_bridge.scopes import file_scope, kb_scope
-from scholargraph.openwebui_bridge.sources import plural
-from scholargraph.openwebui_bridge.valves import settings_from_valves
+from scholargraph.faces.openwebui import access
+from scholargraph.faces.openwebui.indexing import _delete_scope, _remove_file, index_file
+from scholargraph.faces.openwebui.runtime import get_library, run_blocking
+from scholargraph.faces.openwebui.scopes import file_scope, kb_scope
+from scholargraph.faces.openwebui.sources import plural
+from scholargraph.faces.openwebui.valves import settings_from_valves
 
 
 async def handle_event(event: dict[str, Any], name: str | None, valves: Any) -> str | None:
