@@ -432,3 +432,59 @@ def test_a_failed_commit_keeps_the_vectors_a_concurrent_import_committed(tmp_pat
     assert library.store.count() == chunks_before
     assert library.search("What is in the sample document?", scopes=["kb"], hops=0).hits
     library.close()
+
+
+def test_a_rollback_that_cannot_remove_the_vectors_names_the_paper_and_the_file(settings, shared_data, monkeypatch, caplog):
+    """A commit fails and Chroma refuses the cleanup too: the report says which paper's vectors are
+    left behind and what removes them, instead of a swallowed error."""
+    from scholargraph.errors import StoreError
+
+    library = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+    clean = library.ingest([source], scope="first")
+    assert not clean.warnings and "warnings" not in clean.to_json()
+    paper_id = clean.paper_ids[str(source)]
+
+    def graph_fails(*args, **kwargs):
+        raise StoreError("database is locked")
+
+    def chroma_refuses(*args, **kwargs):
+        raise StoreError("Chroma server at chroma:8000 did not answer")
+
+    monkeypatch.setattr(library.graph, "add_scope", graph_fails)
+    monkeypatch.setattr(library.store, "delete_chunks", chroma_refuses)
+    with caplog.at_level("WARNING"):
+        report = library.ingest([source], scope="second")  # a copy into another scope: fails, cleanup fails
+
+    assert [path for path, _ in report.failed] == [str(source)] and "database is locked" in report.failed[0][1]
+    assert len(report.warnings) == 1
+    warning = report.warnings[0]
+    for part in (str(source), paper_id, "'second'", "did not answer", "scholargraph doctor"):
+        assert part in warning
+    assert report.to_json()["warnings"] == [warning]
+    assert warning in report.summary()
+    assert f"paper {paper_id}" in caplog.text
+    library.close()
+
+
+def test_a_failed_commit_whose_cleanup_fails_is_reported_and_still_removes_what_it_can(settings, shared_data, monkeypatch):
+    from scholargraph.errors import StoreError
+
+    library = Library(settings)
+    source = shared_data / "docs" / "sample.md"
+
+    def graph_fails(*args, **kwargs):
+        raise StoreError("database is locked")
+
+    def chroma_refuses(*args, **kwargs):
+        raise StoreError("connection refused")
+
+    monkeypatch.setattr(library.graph, "add_paper", graph_fails)
+    monkeypatch.setattr(library.store, "delete_chunks", chroma_refuses)
+    report = library.ingest([source], scope="kb")
+
+    assert report.failed and not report.added
+    paper_id = report.paper_ids[str(source)]
+    assert len(report.warnings) == 1 and "chunk vectors" in report.warnings[0] and paper_id in report.warnings[0]
+    assert library.store.paper_vector(paper_id) is None  # the next step of the rollback still ran
+    library.close()

@@ -5,7 +5,7 @@ page ~8 s of OCR): each file becomes one Ray task that runs the engine's own ``p
 The driver keeps the rest:
 it skips what the library already holds (papers are keyed by content hash), embeds parsed
 papers in batches through the configured embedder (vLLM in production) and commits each one
-through ``Library.add_parsed`` -- the same all-or-nothing commit as a local ingest. Nothing
+through ``Ingestor.add_parsed`` -- the same all-or-nothing commit as a local ingest. Nothing
 is doubled when two imports overlap: chunk ids and paper rows are derived from the content
 hash, so a paper committed twice is written over itself, and a paper already in the scope is
 skipped before it is parsed and again when its batch is embedded.
@@ -30,8 +30,9 @@ from typing import Any
 
 from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
 from scholargraph.ids import content_hash, paper_id_for
-from scholargraph.ingest import FileProgress, IngestEvent, IngestReport, discover
+from scholargraph.ingest import FileProgress, IngestEvent, IngestReport, Ingestor, discover
 from scholargraph.models import Paper
+from scholargraph.ports import IngestParts
 from scholargraph.settings import ParsingSettings
 
 INSTALL_HINT = "pip install 'scholargraph[ray]'"
@@ -174,9 +175,10 @@ def parse_on_ray(ray: Any, paths: list[Path], settings: ParsingSettings) -> Iter
 class RayIngestor:
     """Ingest like ``Ingestor.run``, with parsing on Ray and embedding batched across papers."""
 
-    def __init__(self, library) -> None:  # library: scholargraph.library.Library (avoid import cycle)
-        self.library = library
-        self.settings = library.settings
+    def __init__(self, parts: IngestParts) -> None:
+        self.parts = parts
+        self.ingestor = Ingestor(parts)  # commits, as a local ingest does
+        self.settings = parts.settings
         self.parse_cpu_seconds = 0.0  # summed over workers, for pages-per-core figures
 
     def run(
@@ -189,7 +191,7 @@ class RayIngestor:
         """Ingest files and folders into a scope; ``sources`` may rename a path's shown source."""
         started = time.perf_counter()
         ray = connect(self.settings.parsing)
-        graph = self.library.graph
+        graph = self.parts.graph
         report = IngestReport()
         files, refused = discover(paths)
         emit = FileProgress(progress, len(files) + len(refused))
@@ -198,9 +200,9 @@ class RayIngestor:
             report.failed.append((str(path), message))
             emit(str(path), "failed", message, paper_id)
 
-        for path, reason in refused:
-            report.failed.append((path, reason))
-            emit(path, "failed", reason)
+        for refused_path, reason in refused:
+            report.failed.append((refused_path, reason))
+            emit(refused_path, "failed", reason)
 
         source_of = {str(p): (sources or {}).get(str(p), str(p)) for p in files}
         to_parse: list[Path] = []
@@ -247,10 +249,11 @@ class RayIngestor:
         report.wall_seconds = time.perf_counter() - started
         return report
 
-    def _commit(self, batch: list[tuple[Path, Paper, str]], scope: str, report: IngestReport, emit, fail) -> None:
+    def _commit(self, batch: list[tuple[Path, Paper, str]], scope: str, report: IngestReport, emit: FileProgress,
+                fail: Callable[[Path, str, str | None], None]) -> None:
         """Embed a batch together, commit each paper through the library's own path, report each."""
         try:
-            part = self.library.add_parsed([paper for _, paper, _ in batch], scope)
+            part = self.ingestor.add_parsed([paper for _, paper, _ in batch], scope)
         except ScholarGraphError as exc:  # the embedder failed for the whole batch
             for path, paper, _ in batch:
                 fail(path, f"{path.name}: {exc}", paper.id)
@@ -258,6 +261,7 @@ class RayIngestor:
         for stage, seconds in part.seconds.items():
             report.seconds[stage] = report.seconds.get(stage, 0.0) + seconds
         report.chunks += part.chunks
+        report.warnings.extend(part.warnings)
         added = set(part.added)
         errors = dict(part.failed)
         for path, paper, ocr in batch:
@@ -268,6 +272,6 @@ class RayIngestor:
                 report.pages += paper.pages
                 emit(str(path), "added", f"{path.name}: {paper.title}{ocr}", paper.id)
             else:  # another import committed it while this one parsed
-                self.library.graph.add_source(paper.id, scope, paper.source)
+                self.parts.graph.add_source(paper.id, scope, paper.source)
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested (by another import)", paper.id)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from scholargraph.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start without Chroma or parsing
+    import numpy as np
+
     from scholargraph.embedding.base import Embedder
     from scholargraph.graph import PaperGraph
     from scholargraph.ingest import IngestEvent, IngestReport
@@ -73,6 +75,14 @@ class Library:
         from scholargraph.ingest import Ingestor
 
         return Ingestor(self).add_parsed(papers, scope=scope)
+
+    def similar_edges(self, paper_id: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        """The 'similar' edges of a paper about to be added (its vector already stored); see
+        ``graph.similar``. Papers whose nearest list it enters lose the edge it pushes out."""
+        from scholargraph.graph.similar import edges_for_new_paper
+
+        g = self.settings.graph
+        return edges_for_new_paper(self, paper_id, vector, g.similar_top_k, g.similar_z)
 
     def upgrade(self) -> int:
         """Bring papers stored by an older version up to date; returns how many were changed.
