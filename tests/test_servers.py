@@ -342,7 +342,7 @@ def test_graph_database_that_never_answers_fails_in_bounded_time(postgres_server
 
     from scholargraph.errors import StoreError
     from scholargraph.graph.database import PG_CONNECT_TIMEOUT_S
-    from scholargraph.graph.store import PaperGraph
+    from scholargraph.graph.paper_graph import PaperGraph
     from scholargraph.settings import GraphSettings
 
     with socket.socket() as silent:

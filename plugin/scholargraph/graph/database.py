@@ -9,9 +9,9 @@ two writers queue on the lock instead of failing half-way. Any other SQLAlchemy 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, and_, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
@@ -19,6 +19,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scholargraph.errors import StoreError
 from scholargraph.retry import RetryPolicy
+
+if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs a CLI start 20 ms
+    from sqlalchemy.dialects import postgresql, sqlite
 
 BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL advisory lock id that serialises graph writes (any constant unique to ScholarGraph).
@@ -155,7 +158,7 @@ class Database:
         with self._creation_lock():
             policy.call(create, give_up=lambda exc: StoreError(str(exc)))
 
-    def _creation_lock(self):
+    def _creation_lock(self) -> AbstractContextManager[object]:
         """A lock file beside a SQLite database (other databases lock inside ``write``)."""
         database = self.engine.url.database or ""
         if self.engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
@@ -187,6 +190,17 @@ class _Locked(Exception):
     """SQLite refused the file to this process for now."""
 
 
+def _on_conflict_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can say what to do on a key conflict (SQLite and PostgreSQL spell it alike)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(table)
+
+
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> int:
     """Insert rows, skipping those whose ``keys`` already exist; returns how many were inserted.
 
@@ -197,13 +211,9 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         return 0
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
         inserted = 0
         for row in rows:  # one statement per row, so each says whether it was inserted
-            statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
+            statement = _on_conflict_insert(dialect, table).values(**row).on_conflict_do_nothing(index_elements=list(keys))
             if conn.dialect.insert_returning:  # rowcount is not reliable here on every driver
                 inserted += conn.execute(statement.returning(table.c[keys[0]])).first() is not None
             else:
@@ -232,11 +242,7 @@ def upsert(
     changes = {k: row[k] for k in columns}
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table).values(**row)
+        statement = _on_conflict_insert(dialect, table).values(**row)
         if changes:
             statement = statement.on_conflict_do_update(index_elements=list(keys), set_=changes)
         else:

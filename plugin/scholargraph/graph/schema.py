@@ -9,6 +9,8 @@ stored once per pair with ``source < target``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -140,7 +142,7 @@ edges = Table(
 # Each paper's own vector and its chunks' vectors, float16, per embedding model (packed_vectors.py
 # says why). Scope-free like the paper: every scope holds the same chunks in the same order. Two
 # tables, so that ranking hundreds of papers reads small rows, not their chunks' blobs.
-def _vectors_table(name: str, *columns: Column) -> Table:
+def _vectors_table(name: str, *columns: Column[Any]) -> Table:
     """One row per (paper, embedding model), gone with the paper."""
     return Table(
         name,

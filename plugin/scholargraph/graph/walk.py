@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, literal, select, union_all
 
 from scholargraph.graph.database import IN_BATCH, batched
+from scholargraph.graph.rows import NeighbourLink, NeighbourRow
 from scholargraph.graph.schema import edges, paper_scopes
 
 RELATIONS = ("cites", "cited_by", "similar", "shares_author")  # also the order of preference
@@ -72,7 +73,7 @@ def neighbours(
     scopes: Sequence[str] | None,
     hops: int = 1,
     relations: Iterable[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[NeighbourRow]:
     """Papers within ``hops`` of ``paper_ids``, each once, at its smallest hop.
 
     Each item: ``paper_id``, ``hop``, and its strongest link (``relation``, ``via``, ``weight``;
@@ -85,11 +86,11 @@ def neighbours(
         return []
     seen = set(paper_ids)
     frontier = sorted(seen)
-    found: list[dict[str, Any]] = []
+    found: list[NeighbourRow] = []
     for hop in range(1, max(hops, 0) + 1):
         if not frontier or not wanted:
             break
-        links: dict[str, list[dict[str, Any]]] = {}
+        links: dict[str, list[NeighbourLink]] = {}
         for chunk in batched(frontier, IN_BATCH // 2):
             for via, other, kind, weight, is_out in conn.execute(_hop_query(chunk, scopes, wanted)):
                 if other in seen:
@@ -100,7 +101,8 @@ def neighbours(
         for paper_id, paper_links in links.items():
             paper_links.sort(key=lambda link: (RELATIONS.index(link["relation"]), -link["weight"], link["via"]))
             best = paper_links[0]
-            found.append({"paper_id": paper_id, "hop": hop, **best, "relations": paper_links})
+            found.append({"paper_id": paper_id, "hop": hop, "relation": best["relation"], "via": best["via"],
+                          "weight": best["weight"], "relations": paper_links})
         seen.update(links)
         frontier = sorted(links)
     found.sort(key=lambda n: (n["hop"], RELATIONS.index(n["relation"]), -n["weight"], n["paper_id"]))
