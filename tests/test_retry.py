@@ -67,3 +67,24 @@ def test_negative_settings_mean_one_try_and_no_wait():
 @pytest.mark.parametrize("status, again", [(429, True), (500, True), (503, True), (400, False), (404, False)])
 def test_overloaded_statuses(status, again):
     assert overloaded(status) is again
+
+
+def test_every_server_client_retries_through_this_helper():
+    """One home for retries: no other engine module builds its own tenacity loop (the embedder,
+    the chat LLM, Chroma, the graph database and Zotero differ only in what they pass here)."""
+    import ast
+    from pathlib import Path
+
+    import scholargraph
+
+    package = Path(scholargraph.__file__).parent
+    own_loops = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "retry.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name.split(".")[0] == "tenacity" for name in names):
+                own_loops.append(str(path.relative_to(package)))
+    assert own_loops == []

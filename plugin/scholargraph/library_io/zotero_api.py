@@ -3,7 +3,8 @@ key) or Zotero 7's local API (the running desktop app at 127.0.0.1:23119/api, no
 
 Spoken with httpx, not pyzotero: pyzotero's only release (1.16) pins ``bibtexparser<2`` (our BibTeX
 reader is bibtexparser 2) and needs ``httpx2``; the API is plain JSON over HTTP, which httpx
-(already a dependency) and tenacity (its retries) cover in a page of code.
+(already a dependency) and ``scholargraph.retry`` (tenacity, like every server client here)
+cover in a page of code.
 
 What it does, and why:
 - every request carries ``Zotero-API-Version: 3`` and, for the web, ``Zotero-API-Key`` (a header,
@@ -37,10 +38,9 @@ from urllib.request import url2pathname
 
 import httpx
 from sqlalchemy import Column, DateTime, Integer, String, Table, select
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.retry import server_wait_s
+from scholargraph.retry import Retry, RetryPolicy, server_wait_s
 from scholargraph.graph.database import upsert
 from scholargraph.graph.schema import metadata
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
@@ -71,12 +71,6 @@ STORED_MODES = {"imported_file", "imported_url"}
 
 class ZoteroAPIError(ScholarGraphError):
     """The Zotero API refused or failed; the message names the server and what to do."""
-
-
-class _Retryable(Exception):
-    def __init__(self, message: str, wait: float | None) -> None:
-        super().__init__(message)
-        self.wait = wait
 
 
 class ZoteroAPI:
@@ -119,17 +113,12 @@ class ZoteroAPI:
     # -- requests ------------------------------------------------------------------------------
     def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """One GET, retried on 429/5xx/dropped connections; a 4xx is an error at once."""
-        def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            asked = exc.wait if isinstance(exc, _Retryable) else None
-            return asked if asked is not None else self.settings.backoff_s * 2 ** (state.attempt_number - 1)
-
-        retrying = Retrying(retry=retry_if_exception_type(_Retryable), wait=wait,
-                            stop=stop_after_attempt(self.settings.max_retries + 1), reraise=True)
+        policy = RetryPolicy.of(f"Zotero request {self.base}/{self.library}{path}", self.settings.max_retries,
+                                self.settings.backoff_s)
         try:
-            return retrying(self._get_once, path, params)
-        except _Retryable as exc:
-            raise ZoteroAPIError(f"{self.base}: {exc} after {self.settings.max_retries + 1} tries; "
+            return policy.retrying()(self._get_once, path, params)
+        except Retry as exc:
+            raise ZoteroAPIError(f"{self.base}: {exc} after {policy.attempts} tries; "
                                  "try again later (zotero.max_retries, zotero.backoff_s)") from None
 
     def _get_once(self, path: str, params: dict[str, Any] | None) -> httpx.Response:
@@ -143,14 +132,13 @@ class ZoteroAPI:
                 raise ZoteroAPIError(f"{self.base}: Zotero does not answer ({exc}); start Zotero 7 and tick "
                                      "Settings → Advanced → 'Allow other applications on this computer to "
                                      "communicate with Zotero'") from exc
-            raise _Retryable(f"{type(exc).__name__}: {exc}", None) from exc
+            raise Retry(f"{type(exc).__name__}: {exc}") from exc
         backoff = server_wait_s(response.headers.get("Backoff"))
         if backoff:
             self._pause_until = time.monotonic() + backoff
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status} on {path}",
-                             server_wait_s(response.headers.get("Retry-After")) or backoff)
+            raise Retry(f"HTTP {status} on {path}", server_wait_s(response.headers.get("Retry-After")) or backoff)
         if status in (401, 403):
             raise ZoteroAPIError(f"{self.base}/{self.library}: access refused (HTTP {status}); check the key "
                                  "(zotero.api_key) and that it may read this library and its files")
