@@ -125,9 +125,11 @@ class Library:
         return sweep_orphans(self, grace_s)
 
     def start_upgrade(self) -> threading.Thread | None:
-        """``upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``: an older library
-        serves while it catches up."""
-        return start_upgrade(self.settings, lambda: self)
+        """``upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``, else None: an older
+        library serves while it catches up. The one place that thread starts (service, Open WebUI)."""
+        if not self.settings.graph.upgrade_on_open:
+            return None
+        return in_background("library upgrade", lambda: self, Library.upgrade_logged)
 
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
@@ -241,13 +243,6 @@ class Library:
     def close(self) -> None:
         if "graph" in self.__dict__:
             self.graph.close()
-
-
-def start_upgrade(settings: Settings, open_library: Callable[[], Library]) -> threading.Thread | None:
-    """``Library.upgrade_logged`` in a daemon thread when ``graph.upgrade_on_open``, else None."""
-    if not settings.graph.upgrade_on_open:
-        return None
-    return in_background("library upgrade", open_library, Library.upgrade_logged)
 
 
 def in_background(what: str, open_library: Callable[[], Library], job: Callable[[Library], object]) -> threading.Thread:

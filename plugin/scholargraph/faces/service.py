@@ -163,13 +163,13 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         _clear_stale(Path(settings.data_dir) / "uploads" / INCOMING)
-        from scholargraph.library import in_background, start_upgrade
+        from scholargraph.library import in_background
         from scholargraph.maintenance import sweep_orphans_logged
 
         # Vectors a killed ingest left without a committed paper, then an older library's upgrade:
         # both off the request path, each opening the library in its own thread.
         app.state.sweep = in_background("orphan vector sweep", lib, sweep_orphans_logged)
-        upgrade = start_upgrade(settings, lib)  # off the request path; opens the library there
+        upgrade = lib().start_upgrade()  # off the request path: the graph and vectors open in its thread
         if upgrade is not None:
             app.state.upgrade = upgrade
         yield
