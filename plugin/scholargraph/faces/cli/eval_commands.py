@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.faces.cli.command_kit import CommandGroup, fresh_library
+from scholargraph.faces.cli.command_kit import CommandGroup, fresh_library, settings_of
 from scholargraph.faces.cli.terminal import fail, print_json
 
 eval_app = CommandGroup(help="Evaluate retrieval quality; each command prints JSON.", no_args_is_help=True)
@@ -46,20 +46,10 @@ def eval_xquad(
                               "also hybrid, hybrid-convex, hybrid-rrf."),
 ) -> None:
     """Cross-lingual retrieval: accuracy@1 and MRR@10 per language pair, with and without instruction, vs BM25."""
-    from scholargraph.evaluation.datasets import load_xquad
-    from scholargraph.evaluation.retrieval_eval import evaluate
+    from scholargraph.evaluation.xquad_matrix import xquad_matrix
 
-    results = []
-    for style in instruction_styles.split(","):
-        for pair in pairs.split(","):
-            q, p = pair.split("-")
-            library = fresh_library(ctx, None, {"embedding.instruction_style": style})
-            chosen = tuple(modes.split(",")) if style == instruction_styles.split(",")[0] else ("dense",)
-            res = evaluate(library, load_xquad(folder, q, p, limit), chosen)
-            res["instruction_style"] = library.embedder.instruction_style
-            results.append(res)
-            library.close()
-    print_json(results)
+    print_json(xquad_matrix(settings_of(ctx), folder, pairs.split(","), instruction_styles.split(","),
+                            modes.split(","), limit))
 
 
 @eval_app.command("graph")
