@@ -96,7 +96,7 @@ def time_queries(library: Library, queries: np.ndarray) -> dict:
         t1 = time.perf_counter()
         hit_papers = list(dict.fromkeys(h.paper_id for h in hits))
         relevance = Relevance(near[0].score if near else 1.0)  # gated as the search does (dense side)
-        found = expand(library, q, hit_papers, [SCOPE], 1, 4, weights, near, relevance,
+        found = expand(library.graph, library.store, q, hit_papers, [SCOPE], 1, 4, weights, near, relevance,
                        library.settings.retrieval.neighbour_floor)
         t2 = time.perf_counter()
         search_ms.append((t1 - t0) * 1000)

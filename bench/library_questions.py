@@ -34,12 +34,12 @@ def main() -> None:
     library = Library(Settings(data_dir=args.data_dir))
     library.embedder.embed_queries(["warm up"])
     start = time.perf_counter()
-    overview = lo.build_overview(library, args.kb)
+    overview = library.overview(args.kb)
     cold = time.perf_counter() - start
     warm = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        lo.build_overview(library, args.kb)
+        library.overview(args.kb)
         warm.append(time.perf_counter() - start)
 
     def best(question: str) -> tuple[str, float]:
@@ -55,9 +55,11 @@ def main() -> None:
     pack_times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        lo.library_pack(library, LIBRARY_QUESTIONS[0], args.kb, "always")
+        lo.library_pack(library.embedder, library.graph, library.store, LIBRARY_QUESTIONS[0], args.kb, "always",
+                        settings=library.settings.retrieval)
         pack_times.append(time.perf_counter() - start)
-    pack = lo.library_pack(library, LIBRARY_QUESTIONS[0], args.kb, "always")
+    pack = lo.library_pack(library.embedder, library.graph, library.store, LIBRARY_QUESTIONS[0], args.kb, "always",
+                        settings=library.settings.retrieval)
     from scholargraph.chunking import count_tokens
 
     print(json.dumps({

@@ -13,7 +13,7 @@ from conftest import free_port
 from scholargraph.faces.cli import app
 from scholargraph.retrieval.context import build_context, relation_label, short_title
 from scholargraph.retrieval.extractive import sentences_of
-from scholargraph.retrieval.results import Neighbour, Passage, SearchResult
+from scholargraph.retrieval.results import Passage, SearchResult
 
 PAPERMAGE = ("PaperMage: A Unified Toolkit for Processing, Representing, and Manipulating Visually-Rich "
              "Scientific Documents")
@@ -114,10 +114,10 @@ def test_an_llm_that_cannot_be_reached_still_gets_an_answer_and_a_one_line_note(
 def test_neighbour_labels_say_who_cites_whom_in_plain_words():
     hit = Passage("p1", PAPERMAGE, "Introduction", 1, 0.8, "PaperMage is a toolkit.")
     neighbours = [
-        Neighbour("p2", "LayoutParser: A Unified Toolkit for Deep Learning Based Document Image Analysis", "cites",
-                  "p1", 0.5, "LayoutParser text.", via_title=PAPERMAGE),
-        Neighbour("p3", "CiteSee", "cited_by", "p1", 0.4, "CiteSee text.", via_title=PAPERMAGE),
-        Neighbour("p4", "Other", "similar", "p1", 0.3, "Other text.", via_title=PAPERMAGE),
+        Passage("p2", "LayoutParser: A Unified Toolkit for Deep Learning Based Document Image Analysis", "", None,
+                0.5, "LayoutParser text.", relation="cites", via="p1", via_title=PAPERMAGE),
+        Passage("p3", "CiteSee", "", None, 0.4, "CiteSee text.", relation="cited_by", via="p1", via_title=PAPERMAGE),
+        Passage("p4", "Other", "", None, 0.3, "Other text.", relation="similar", via="p1", via_title=PAPERMAGE),
     ]
     pack = build_context(SearchResult("q", "en", [hit], neighbours), budget_tokens=2000)
     assert [s.relation for s in pack.sources] == ["", "cited by [1] PaperMage", "cites [1] PaperMage",

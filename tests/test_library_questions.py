@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
-from scholargraph.retrieval.library_overview import PROTOTYPES, build_overview, library_pack
+from scholargraph.retrieval.library_overview import PROTOTYPES, library_pack
 
 # Library questions worded unlike the prototypes, in the four languages users ask in.
 LIBRARY_QUESTIONS = [
@@ -56,7 +56,7 @@ def _theme_with(overview, fragment: str):
 
 
 def test_themes_keep_document_toolkits_apart_from_summarization(full_library):
-    overview = build_overview(full_library, ["lib"])
+    overview = full_library.overview(["lib"])
     toolkits = {_theme_with(overview, name).n for name in ("PaperMage", "LayoutParser", "S2ORC")}
     summaries = {_theme_with(overview, name).n for name in ("Multi-LexSum", "Beyond Summarization")}
     assert len(toolkits) == 1 and len(summaries) == 1, [(t.label, t.papers) for t in overview.themes]
@@ -82,9 +82,13 @@ def test_most_cited_question_names_the_most_cited_paper_first(full_library):
 
 
 def test_ordinary_questions_are_not_routed_and_library_questions_are(full_library):
-    misrouted = [q for q in ordinary_questions() if library_pack(full_library, q, ["lib"]) is not None]
+    def routed(q: str):
+        lib = full_library
+        return library_pack(lib.embedder, lib.graph, lib.store, q, ["lib"], settings=lib.settings.retrieval)
+
+    misrouted = [q for q in ordinary_questions() if routed(q) is not None]
     assert misrouted == []
-    missed = [q for q in LIBRARY_QUESTIONS if library_pack(full_library, q, ["lib"]) is None]
+    missed = [q for q in LIBRARY_QUESTIONS if routed(q) is None]
     assert missed == []
     assert not set(LIBRARY_QUESTIONS) & {q for qs in PROTOTYPES.values() for q in qs} - {
         "What are the main themes of my papers?", "Which of my papers are most cited by the others?"}
@@ -126,7 +130,7 @@ def test_service_overview_matches_the_cli(full_library):
     client = TestClient(create_app(full_library.settings, library=full_library))  # no `with`: the library stays open
     got = client.get("/library/overview", params={"kb": "lib"})
     assert got.status_code == 200, got.text
-    assert got.json() == build_overview(full_library, ["lib"]).to_json()
+    assert got.json() == full_library.overview(["lib"]).to_json()
     assert got.json()["most_cited"][0]["cited_by"]
 
 

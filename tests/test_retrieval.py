@@ -45,7 +45,7 @@ def test_one_hop_brings_in_the_papers_a_hit_cites_with_their_relation(full_libra
 
     qvec = full_library.embedder.embed_queries([question])[0]
     weights = full_library.settings.retrieval.edge_weights
-    everything = expand(full_library, qvec, [papermage], ["lib"], 1, 8, weights)  # no gate: the budget fills
+    everything = expand(full_library.graph, full_library.store, qvec, [papermage], ["lib"], 1, 8, weights)  # no gate: the budget fills
     cited = {paper_id_by_file(full_library, f) for f in ("2020.acl-main.447.pdf", "layout-parser-paper-fast.pdf",
                                                            "2302.07302v1.pdf", "2203.00130v1.pdf")}
     by_id = {n.paper_id: n for n in everything}
@@ -145,15 +145,15 @@ def test_neighbour_passages_from_the_graph_vectors_and_the_pool_match_exact_scor
     monkeypatch.setattr(graph, "chunk_matrices", lambda ids, model: packed_reads.extend(ids) or real_packed(ids, model))
     monkeypatch.setattr(store, "best_chunks", lambda q, ids: store_scored.extend(ids) or real_best(q, ids))
 
-    from_graph = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
+    from_graph = expand(full_library.graph, full_library.store, qvec, hit_papers, ["lib"], 1, 4, weights)
     assert from_graph and packed_reads and not store_scored  # every paper has its vectors in the graph
     with monkeypatch.context() as m:  # the reference: the store scores every chunk exactly
         m.setattr(graph, "chunk_matrices", lambda ids, model: {})
-        exact = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights)
+        exact = expand(full_library.graph, full_library.store, qvec, hit_papers, ["lib"], 1, 4, weights)
     assert store_scored
     packed_reads.clear()
     store_scored.clear()
-    pooled = expand(full_library, qvec, hit_papers, ["lib"], 1, 4, weights, near)
+    pooled = expand(full_library.graph, full_library.store, qvec, hit_papers, ["lib"], 1, 4, weights, near)
 
     for found in (from_graph, pooled):
         assert [(n.paper_id, n.text) for n in found] == [(n.paper_id, n.text) for n in exact]
@@ -175,10 +175,10 @@ def test_neighbour_shortlist_from_the_graph_vectors_matches_chroma(full_library,
     asked = []
     real = full_library.store.paper_similarities
     monkeypatch.setattr(full_library.store, "paper_similarities", lambda q, ids: asked.extend(ids) or real(q, ids))
-    from_graph = _shortlist(full_library, qvec, found, 3, weights)
+    from_graph = _shortlist(full_library.graph, full_library.store, qvec, found, 3, weights)
     assert len(from_graph) == 3 and not asked
     monkeypatch.setattr(full_library.graph, "paper_matrix", lambda ids, model: ([], np.zeros((0, 0))))
-    assert _shortlist(full_library, qvec, found, 3, weights) == from_graph and asked
+    assert _shortlist(full_library.graph, full_library.store, qvec, found, 3, weights) == from_graph and asked
 
 
 def test_neighbours_are_labelled_in_the_context_pack(full_library):

@@ -10,11 +10,16 @@ last answer's sources for ``/sources``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.errors import ScholarGraphError
+
+if TYPE_CHECKING:  # a client of the front door; library imports nothing of this module
+    from scholargraph.library import Library
+    from scholargraph.retrieval.context import ContextPack
+    from scholargraph.retrieval.extractive import ExtractiveAnswer
 
 NO_LLM_NOTE = ("no chat LLM configured: quoting the papers. For written answers set llm.base_url and llm.model "
                "(--llm-url/--llm-model, or SCHOLARGRAPH_LLM__BASE_URL and SCHOLARGRAPH_LLM__MODEL)")
@@ -35,9 +40,9 @@ class Answer:
     """One answered question: the sources it rests on, and either the LLM's text or quoted sentences."""
 
     question: str
-    pack: Any  # ContextPack
+    pack: ContextPack
     written: str = ""
-    quoted: Any = None  # ExtractiveAnswer when the papers are quoted
+    quoted: ExtractiveAnswer | None = None  # when the papers are quoted
     note: str = ""  # why the papers are quoted instead of written about
 
     @property
@@ -48,18 +53,16 @@ class Answer:
         return self.quoted.text() if self.quoted is not None else self.written
 
 
-def answer_question(library, question: str, scopes: list[str] | None, options: dict[str, Any], *,
-                    earlier: list[str] | tuple = (), on_piece: Callable[[str], None] | None = None) -> Answer | None:
+def answer_question(library: Library, question: str, scopes: list[str] | None, options: dict[str, Any], *,
+                    earlier: Sequence[str] = (), on_piece: Callable[[str], None] | None = None) -> Answer | None:
     """Search, pack, and answer; None when no passage matches. ``on_piece`` gets the LLM's text as
     it streams. An LLM that is down or refuses leaves a note and the papers quoted instead."""
     from scholargraph.llm import configured
-    from scholargraph.retrieval.extractive import quote_answer
-    from scholargraph.retrieval.prompts import resolve_language
 
     pack = library.context(question, scopes, **options)
     if not pack.sources:
         return None
-    pack.language = resolve_language(library, question, scopes, earlier=earlier)
+    pack.language = library.question_language(question, scopes, earlier=earlier)
     result = Answer(question, pack)
     if configured(library.settings.llm):
         try:
@@ -72,11 +75,11 @@ def answer_question(library, question: str, scopes: list[str] | None, options: d
     else:
         result.note = NO_LLM_NOTE
     if result.note:
-        result.quoted = quote_answer(library, question, pack)
+        result.quoted = library.quote(question, pack)
     return result
 
 
-def warm(library) -> None:
+def warm(library: Library) -> None:
     """Open the store and load the embedding model (seconds on CPU), e.g. while a status line says so."""
     library.searcher
     library.embedder.embed_queries(["warm up"])
@@ -96,7 +99,7 @@ class Reply:
 class ChatSession:
     """The loop's state over one open library."""
 
-    library: Any
+    library: Library
     scopes: list[str] | None = None
     k: int | None = None
     hops: int | None = None
@@ -159,7 +162,7 @@ class ChatSession:
             if not arg:
                 self.scopes = None
                 return Reply(text="searching all knowledge bases")
-            papers = self.library.graph.scope_version([arg])[0]
+            papers = len(self.library.papers([arg]))
             if not papers:
                 return Reply(error=f"no papers in '{arg}': add papers with `scholargraph ingest PATH --kb {arg}`")
             self.scopes = [arg]

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 # Languages a text may be detected as: those the embedding models and answer prompts handle
 # (USE-multilingual's 16 include all of these; ``retrieval.prompts.LANGUAGE_NAMES`` names each).
@@ -84,7 +85,7 @@ def detect_with_confidence(text: str, languages: Iterable[str] = SUPPORTED,
         probs = _normalise({c: probs[c] * ngram.get(c, 0.0) for c in allowed}) or ngram
     if not probs:
         return "und", 0.0
-    code = max(probs, key=probs.get)
+    code = max(probs, key=lambda c: probs[c])
     return code, probs[code]
 
 
@@ -151,7 +152,7 @@ def _by_script(text: str, letters: int) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _detector(languages: tuple[str, ...]):
+def _detector(languages: tuple[str, ...]) -> Any:  # lingua's LanguageDetector (untyped)
     """One lingua detector per language set; models load lazily, per script, then stay."""
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
@@ -166,8 +167,8 @@ def _detector(languages: tuple[str, ...]):
     return LanguageDetectorBuilder.from_languages(*known).build()
 
 
-def _code(language) -> str:
-    return language.iso_code_639_1.name.lower()
+def _code(language: Any) -> str:  # a lingua Language
+    return str(language.iso_code_639_1.name).lower()
 
 
 def _lingua_values(text: str, languages: tuple[str, ...]) -> dict[str, float]:
@@ -179,7 +180,7 @@ def _lingua_top(text: str, languages: tuple[str, ...]) -> tuple[str, float]:
     values = _lingua_values(text, languages)
     if not values:
         return "und", 0.0
-    code = max(values, key=values.get)
+    code = max(values, key=lambda c: values[c])
     return code, values[code]
 
 
@@ -193,8 +194,9 @@ def _word_model(words: list[str], languages: tuple[str, ...]) -> tuple[dict[str,
     scores: dict[str, float] = {}
     seen = [False] * len(words)
     for code in languages:
-        zipfs = [_zipf(w.lower(), code) for w in words]
-        if None in zipfs:
+        found = [_zipf(w.lower(), code) for w in words]
+        zipfs = [z for z in found if z is not None]
+        if len(zipfs) < len(found):
             continue  # no word list for this language: no opinion
         seen = [s or z > 0 for s, z in zip(seen, zipfs)]
         scores[code] = sum(max(z, _UNSEEN_ZIPF) for z in zipfs)

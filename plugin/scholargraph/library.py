@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,13 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     from scholargraph.graph import PaperGraph
     from scholargraph.ingest import IngestEvent, IngestReport
     from scholargraph.chroma_store import VectorStore
+    from scholargraph.chroma_store import ChunkHit
+    from scholargraph.graph import PaperRow
+    from scholargraph.retrieval.context import ContextPack
+    from scholargraph.retrieval.extractive import ExtractiveAnswer
+    from scholargraph.retrieval.library_overview import Overview
+    from scholargraph.retrieval.results import SearchResult
+    from scholargraph.retrieval.search import Searcher
 
 log = logging.getLogger("scholargraph")
 
@@ -178,17 +185,19 @@ class Library:
 
     # -- questions ------------------------------------------------------------------------
     @cached_property
-    def searcher(self):
+    def searcher(self) -> Searcher:
+        """The search over this library's embedder, vectors and graph (``retrieval.ports``); it
+        reads ``settings.retrieval`` on every question."""
         from scholargraph.retrieval.search import Searcher
 
-        return Searcher(self)
+        return Searcher(self.embedder, self.store, self.graph, lambda: self.settings.retrieval)
 
-    def search(self, question: str, scopes: list[str] | None = None, **options: Any):
+    def search(self, question: str, scopes: list[str] | None = None, **options: Any) -> SearchResult:
         """Passages and graph neighbours for a question (see ``Searcher.search`` for options)."""
         return self.searcher.search(question, scopes, **options)
 
     def context(self, question: str, scopes: list[str] | None = None, *, library_questions: str | None = None,
-                **options: Any):
+                **options: Any) -> ContextPack:
         """Search, then pack numbered sources within the token budget; a question about the whole
         library (``library_questions``, default ``retrieval.library_questions``) gets its overview."""
         from scholargraph.retrieval.context import build_context
@@ -199,12 +208,13 @@ class Library:
                 and options.get("task", "retrieve") == "retrieve":  # one embedding serves detection and search
             qvec = self.embedder.embed_queries([question])[0]
             options = {**options, "qvec": qvec}
-        pack = library_pack(self, question, scopes, library_questions, qvec)
+        pack = library_pack(self.embedder, self.graph, self.store, question, scopes, library_questions, qvec,
+                            self.settings.retrieval)
         if pack is not None:
             return pack
         return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)
 
-    def answer_stream(self, question: str, pack) -> Iterator[str]:
+    def answer_stream(self, question: str, pack: ContextPack) -> Iterator[str]:
         """Stream the chat LLM's cited answer over a context pack."""
         from scholargraph.llm import ChatLLM
         from scholargraph.retrieval.prompts import answer_messages
@@ -219,6 +229,43 @@ class Library:
 
     def graph_json(self, scopes: list[str] | None = None) -> dict[str, Any]:
         return self.graph.export(scopes)
+
+    # -- reads for the faces (they import Library only, never the engine's parts) ----------
+    def get_paper(self, paper_id: str, scopes: list[str] | None = None) -> PaperRow | None:
+        """One paper's row (metadata, recorded source, content hash) in the scopes, or None."""
+        return self.graph.get_paper(paper_id, scopes)
+
+    def overview(self, scopes: list[str] | None = None) -> Overview:
+        """Themes, in-library citation counts and citations between the papers (whole-library questions)."""
+        from scholargraph.retrieval.library_overview import build_overview
+
+        return build_overview(self.graph, self.store, scopes, self.settings.retrieval)
+
+    def overview_pack(self, scopes: list[str] | None = None, intent: str | None = None) -> ContextPack:
+        """The overview as a context pack ('themes', 'cited' or 'relations' first), whatever the question."""
+        from scholargraph.retrieval.library_overview import overview_pack
+
+        return overview_pack(self.graph, self.store, scopes, intent, self.settings.retrieval)
+
+    def quote(self, question: str, pack: ContextPack) -> ExtractiveAnswer:
+        """The answer without a chat LLM: the pack's sentences that answer best, each cited [n]
+        (``llm.extractive_sentences`` of them); a whole-library pack answers with its overview."""
+        from scholargraph.retrieval.extractive import quote_answer
+
+        return quote_answer(self.embedder, question, pack, self.settings.llm.extractive_sentences,
+                            self.settings.retrieval)
+
+    def question_language(self, question: str, scopes: list[str] | None = None, *, earlier: Sequence[str] = (),
+                          user_language: str = "") -> str:
+        """The language to answer in: the question's, else the earlier turns', the user's
+        interface language, the main language of the papers in ``scopes``."""
+        from scholargraph.retrieval.prompts import resolve_language
+
+        return resolve_language(self.graph, question, scopes, earlier=earlier, user_language=user_language)
+
+    def chunk_texts(self, scopes: list[str] | None = None) -> list[ChunkHit]:
+        """Every stored chunk of the scopes with its text (an evaluation's BM25 baseline)."""
+        return self.store.texts(scopes)
 
     def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
         stats = dict(self.graph.stats(scopes))

@@ -236,6 +236,35 @@ class RetrievalSettings(BaseModel):
         0.65, ge=0.0, le=1.0, description="'auto' library questions: the least cosine between the question and one "
         "of the prototype library questions (by the library's embedder).",
     )
+    theme_resolution: float = Field(
+        0.8, gt=0.0, description="Library questions: Leiden resolution of the themes (communities of the cites and "
+        "similar edges); below 1 prefers fewer, larger themes, as a library's sparse paper graph needs.",
+    )
+    theme_label_words: int = Field(4, ge=1, description="Library questions: words naming a theme (c-TF-IDF).")
+    extractive_candidates: int = Field(
+        96, ge=1, description="Answer without an LLM: candidate sentences embedded per question (~1-2 s on a CPU "
+        "core for the local model).",
+    )
+    extractive_floor: float = Field(
+        0.8, ge=0.0, le=1.0, description="Answer without an LLM: a third or later sentence joins only when it "
+        "scores at least this share of the best one.",
+    )
+    extractive_second_floor: float = Field(
+        0.6, ge=0.0, le=1.0, description="Answer without an LLM: the share of the best score a second sentence "
+        "needs (lower: an answer of one sentence is rarely enough).",
+    )
+    extractive_source_penalty: float = Field(
+        0.04, ge=0.0, description="Answer without an LLM: what a further sentence from an already quoted source "
+        "gives up, so other sources get a turn.",
+    )
+    extractive_duplicate_cosine: float = Field(
+        0.92, ge=0.0, le=1.0, description="Answer without an LLM: a sentence at least this similar to a chosen one "
+        "says the same thing and is skipped.",
+    )
+    extractive_word_weight: float = Field(
+        0.1, ge=0.0, description="Answer without an LLM: weight of the share of the question's words a sentence "
+        "contains, added to its cosine.",
+    )
 
 
 class LLMSettings(BaseModel):

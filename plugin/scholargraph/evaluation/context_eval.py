@@ -17,11 +17,14 @@ import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.chunking import count_tokens
 from scholargraph.evaluation.metrics import mean
 from scholargraph.retrieval.context import build_context
+
+if TYPE_CHECKING:  # evaluations are clients of the front door
+    from scholargraph.library import Library
 
 
 @dataclass
@@ -81,7 +84,7 @@ def match_papers(stored: list[dict[str, Any]], keys: dict[str, dict[str, str]]) 
     return out
 
 
-def evaluate_context(library, scopes: list[str] | None = None, dataset: ContextSet | None = None,
+def evaluate_context(library: Library, scopes: list[str] | None = None, dataset: ContextSet | None = None,
                      **search_options: Any) -> dict[str, Any]:
     """Per-question and mean precision, recall, top-1 and tokens of the context packs.
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -41,7 +43,7 @@ def load_scifact(folder: Path, queries_file: str = "queries_mini.jsonl", qrels_f
 def load_xquad(folder: Path, question_lang: str, paragraph_lang: str, limit: int | None = None) -> RetrievalSet:
     """Questions in one language against all paragraphs of the other; the same question id links them."""
 
-    def paragraphs(lang: str):
+    def paragraphs(lang: str) -> Iterator[tuple[str, dict[str, Any]]]:
         data = json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
         for a, article in enumerate(data["data"]):
             for p, para in enumerate(article["paragraphs"]):

@@ -13,25 +13,29 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.evaluation.metrics import mean
 
+if TYPE_CHECKING:  # evaluations are clients of the front door
+    from scholargraph.library import Library
 
-def _question(paper: dict[str, Any]) -> str:
+
+def _question(paper: Mapping[str, Any]) -> str:
     abstract = (paper.get("abstract") or "").strip()
     if abstract:
         return " ".join(abstract.split()[:40])
     return paper.get("title") or ""
 
 
-def graph_ablation(library, scopes: list[str] | None = None, hops_list: tuple[int, ...] = (0, 1, 2), k: int = 5) -> dict[str, Any]:
+def graph_ablation(library: Library, scopes: list[str] | None = None, hops_list: tuple[int, ...] = (0, 1, 2), k: int = 5) -> dict[str, Any]:
     data = library.graph_json(scopes)
     cites: dict[str, set[str]] = {}
     for edge in data["edges"]:
         if edge["kind"] == "cites":
             cites.setdefault(edge["source"], set()).add(edge["target"])
-    papers = {n["id"]: library.graph.get_paper(n["id"]) or n for n in data["nodes"]}
+    papers = {n["id"]: library.get_paper(n["id"]) or n for n in data["nodes"]}
     probes = [(pid, _question(papers[pid])) for pid in cites if _question(papers[pid])]
     out: dict[str, Any] = {"papers": len(papers), "probe_papers": len(probes),
                            "cites_edges": sum(len(v) for v in cites.values()), "k": k, "by_hops": {}}

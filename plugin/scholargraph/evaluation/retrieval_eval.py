@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.evaluation.datasets import RetrievalSet
 from scholargraph.evaluation.metrics import mean, ndcg_at_k, recall_at_k, reciprocal_rank
 from scholargraph.language import detect_language
 from scholargraph.models import Block, Paper, Section
 from scholargraph.retrieval.keyword import KeywordIndex
+
+if TYPE_CHECKING:  # evaluations are clients of the front door
+    from scholargraph.library import Library
 
 SCOPE = "eval"
 
@@ -22,7 +25,7 @@ def _doc_paper(doc_id: str, text: str) -> Paper:
                  sections=[Section("", [Block(text, 1)])])
 
 
-def index_set(library, dataset: RetrievalSet) -> float:
+def index_set(library: Library, dataset: RetrievalSet) -> float:
     """Store every document of the set; returns seconds spent."""
     start = time.perf_counter()
     papers = [_doc_paper(d, t) for d, t in dataset.docs.items()]
@@ -37,7 +40,7 @@ def _doc_ranking(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(pid.removeprefix("doc-") for pid in ids))
 
 
-def rank_dense(library, query: str, depth: int, hybrid: bool | None = False) -> list[str]:
+def rank_dense(library: Library, query: str, depth: int, hybrid: bool | None = False) -> list[str]:
     """The search's ranking (``hybrid`` None: as configured). No relevance floor: this scores the
     order of every ranked passage, where a context keeps only those near the top."""
     result = library.search(query, [SCOPE], k=depth * 3, hops=0, hybrid=hybrid, hit_floor=0.0)
@@ -52,14 +55,14 @@ def rank_bm25(index: KeywordIndex, query: str, depth: int) -> list[str]:
 HYBRID_FUSION = {"hybrid": None, "hybrid-convex": "convex", "hybrid-rrf": "rrf"}
 
 
-def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", "hybrid", "bm25"), k: int = 10) -> dict[str, Any]:
+def evaluate(library: Library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", "hybrid", "bm25"), k: int = 10) -> dict[str, Any]:
     """nDCG@k, Recall@k, accuracy@1 and MRR@k per mode, plus timings.
 
     Modes: default (the search as configured), dense, bm25, hybrid (the configured fusion),
     hybrid-convex, hybrid-rrf.
     """
     index_seconds = index_set(library, dataset)
-    keyword = KeywordIndex(library.store.texts([SCOPE])) if "bm25" in modes else None
+    keyword = KeywordIndex(library.chunk_texts([SCOPE])) if "bm25" in modes else None
     out: dict[str, Any] = {"dataset": dataset.name, "documents": len(dataset.docs), "queries": len(dataset.queries),
                            "index_seconds": round(index_seconds, 1), "embedding_model": library.embedder.name}
     configured = library.settings
@@ -69,7 +72,7 @@ def evaluate(library, dataset: RetrievalSet, modes: tuple[str, ...] = ("dense", 
         library.settings = configured.with_overrides({"retrieval.fusion": fusion}) if fusion else configured
         start = time.perf_counter()
         for qid, query in dataset.queries.items():
-            if mode == "bm25":
+            if keyword is not None and mode == "bm25":
                 ranked = rank_bm25(keyword, query, k)
             else:
                 ranked = rank_dense(library, query, k, hybrid=None if mode == "default" else mode in HYBRID_FUSION)

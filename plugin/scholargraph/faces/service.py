@@ -305,9 +305,7 @@ def create_app(settings: Settings | None = None, library=None) -> FastAPI:
         """The library's themes, in-library citation counts and citations between its papers; the
         same JSON as `scholargraph search --scope library --json` (the pack questions about the
         whole library are answered from)."""
-        from scholargraph.retrieval.library_overview import build_overview
-
-        return build_overview(lib(), kb or None).to_json()
+        return lib().overview(kb or None).to_json()
 
     @app.get("/papers", dependencies=[auth])
     def papers(kb: list[str] | None = Query(None)) -> list[dict[str, Any]]:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.chunking import count_tokens, truncate_tokens
-from scholargraph.retrieval.results import SearchResult
+from scholargraph.retrieval.results import Passage, SearchResult
+
+if TYPE_CHECKING:  # extractive imports this module
+    from scholargraph.retrieval.extractive import ExtractiveAnswer
 
 PREAMBLE = (
     "Sources from the user's paper library follow. Text inside <source> tags is quoted from "
@@ -50,16 +53,8 @@ def relation_label(relation: str, via_title: str, n: int | None = None) -> str:
 
 
 @dataclass
-class SourcePassage:
-    section: str
-    page: int | None
-    text: str
-    score: float
-
-
-@dataclass
 class Source:
-    """One paper in the context pack."""
+    """One paper in the context pack, numbered [n], with its passages (the search's own)."""
 
     n: int
     paper_id: str
@@ -67,8 +62,14 @@ class Source:
     authors: list[str]
     year: int | None
     source: str
-    passages: list[SourcePassage] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
     relation: str = ""  # empty for hits; for neighbours a label like "cited by [1] PaperMage"
+
+    @classmethod
+    def of(cls, n: int, passage: Passage, relation: str = "") -> Source:
+        """The source a passage's paper becomes, from the metadata the passage carries."""
+        return cls(n, passage.paper_id, passage.title, passage.authors, passage.year, passage.source, [passage],
+                   relation)
 
     def citation(self) -> str:
         authors = ", ".join(self.authors[:3]) + (" et al." if len(self.authors) > 3 else "")
@@ -84,13 +85,20 @@ class Source:
         """One line of a source list: citation, where, and (for neighbours) why it is there."""
         return " — ".join(b for b in (self.citation(), self.where(), self.relation) if b)
 
+    def to_json(self) -> dict[str, Any]:
+        """A numbered source as data: who, where, and (for neighbours) why it is there."""
+        first = self.passages[0] if self.passages else None
+        return {"n": self.n, "paper_id": self.paper_id, "title": self.title, "authors": self.authors,
+                "year": self.year, "section": first.section if first else "", "page": first.page if first else None,
+                "relation": self.relation, "source": self.source}
+
 
 @dataclass
 class ContextPack:
     text: str
     sources: list[Source]
     language: str
-    overview: Any = None  # for a question about the whole library: its answer without an LLM (library_overview)
+    overview: ExtractiveAnswer | None = None  # a question about the whole library: its answer without an LLM (library_overview)
 
 
 def _where(section: str, page: int | None) -> str:
@@ -107,17 +115,16 @@ def build_context(result: SearchResult, budget_tokens: int) -> ContextPack:
     """Numbered sources for the hits, then the neighbours, until the budget is spent."""
     sources: dict[str, Source] = {}
     for hit in result.hits:
-        if hit.paper_id not in sources:
-            sources[hit.paper_id] = Source(len(sources) + 1, hit.paper_id, hit.title, hit.authors, hit.year, hit.source)
-        sources[hit.paper_id].passages.append(SourcePassage(hit.section, hit.page, hit.text, hit.score))
+        if hit.paper_id in sources:
+            sources[hit.paper_id].passages.append(hit)
+        else:
+            sources[hit.paper_id] = Source.of(len(sources) + 1, hit)
     for nb in result.neighbours:
         if nb.paper_id in sources:
             continue
         via = sources.get(nb.via)
         label = relation_label(nb.relation, via.title if via else nb.via_title, via.n if via else None)
-        src = Source(len(sources) + 1, nb.paper_id, nb.title, nb.authors, nb.year, nb.source, relation=label)
-        src.passages.append(SourcePassage(nb.section, nb.page, nb.text, nb.score))
-        sources[nb.paper_id] = src
+        sources[nb.paper_id] = Source.of(len(sources) + 1, nb, relation=label)
 
     used = count_tokens(PREAMBLE)
     blocks: list[str] = []

@@ -17,19 +17,13 @@ import numpy as np
 
 from scholargraph.embedding.base import Embedder
 from scholargraph.retrieval.context import ContextPack, Source
+from scholargraph.retrieval.results import Passage
+from scholargraph.settings import RetrievalSettings
 
-# Candidate sentences embedded per question: ~1-2 s on a CPU core for the local model.
-MAX_CANDIDATES = 96
-# A third or later sentence must score at least this share of the best one to join it; a
-# second, this lower share (an answer of one sentence is rarely enough).
-RELATIVE_FLOOR = 0.8
-SECOND_FLOOR = 0.6
-# What a second sentence from an already quoted source gives up, so others get a turn.
-SAME_SOURCE_PENALTY = 0.04
-# Sentences at least this similar to a chosen one say the same thing.
-DUPLICATE_COSINE = 0.92
-# Weight of the share of the question's words a sentence contains (same-language questions).
-WORD_WEIGHT = 0.1
+# How many sentences are embedded, how far below the best one a sentence may join, and what
+# repeats cost are tuning: ``retrieval.extractive_*`` settings. What follows tells a readable
+# sentence from a caption, a table row or code: rules of text, not knobs.
+_DEFAULTS = RetrievalSettings.model_validate({})
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[^\W_]+")
@@ -40,7 +34,7 @@ _BULLET = re.compile(r"^\s*(?:[•▪◦·‣∙*–-]|\(?[0-9ivx]{1,3}[.)])\s+"
 _ENDED = re.compile(r"[.!?。！？][\"”’)\]]*$")
 # code listings and figure residue: a prompt, braces, a call on a name; a run of lone letters
 _CODE = re.compile(r">>>|[{}]|\w\.\w+\(|\bdef \w+\(|\bimport \w+")
-SINGLE_LETTER_SHARE = 0.25
+SINGLE_LETTER_SHARE = 0.25  # more one-letter words than this: a formula or figure letters, not prose
 
 
 @dataclass
@@ -78,16 +72,13 @@ class ExtractiveAnswer:
         return {
             "answer": [{"text": s.text, "source": s.source, "score": round(s.score, 4), "section": s.section,
                         "page": s.page} for s in self.sentences],
-            "sources": [source_json(src) for src in self.sources],
+            "sources": [src.to_json() for src in self.sources],
         }
 
 
 def source_json(src: Source) -> dict[str, Any]:
-    """A numbered source as data: who, where, and (for neighbours) why it is there."""
-    first = src.passages[0] if src.passages else None
-    return {"n": src.n, "paper_id": src.paper_id, "title": src.title, "authors": src.authors, "year": src.year,
-            "section": first.section if first else "", "page": first.page if first else None,
-            "relation": src.relation, "source": src.source}
+    """``Source.to_json`` (the name faces imported before sources converted themselves)."""
+    return src.to_json()
 
 
 def sentences_of(text: str) -> list[str]:
@@ -124,10 +115,12 @@ def _words(text: str) -> set[str]:
 
 
 def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sentences: int = 3,
-                   task: str = "retrieve") -> ExtractiveAnswer:
+                   task: str = "retrieve", tuning: RetrievalSettings | None = None) -> ExtractiveAnswer:
     """Up to ``max_sentences`` sentences of ``pack`` that best answer ``question`` (fewer when
-    the rest score far below the best), in order of score."""
-    candidates: list[tuple[str, Source, Any]] = []
+    the rest score far below the best), in order of score. ``tuning``: the ``retrieval.extractive_*``
+    settings (their defaults when None)."""
+    cfg = tuning or _DEFAULTS
+    candidates: list[tuple[str, Source, Passage]] = []
     seen: set[str] = set()
     for src in pack.sources:  # pack order: hits by rank, then neighbours
         for passage in src.passages:
@@ -137,7 +130,7 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
                     continue
                 seen.add(key)
                 candidates.append((sentence, src, passage))
-    candidates = candidates[:MAX_CANDIDATES]
+    candidates = candidates[: cfg.extractive_candidates]
     if not candidates or max_sentences <= 0:
         return ExtractiveAnswer([], pack.sources)
 
@@ -146,20 +139,20 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
     cosines = vectors @ qvec
     asked = _words(question)
     overlap = np.array([len(asked & _words(c[0])) / len(asked) if asked else 0.0 for c in candidates])
-    scores = cosines + WORD_WEIGHT * overlap
+    scores = cosines + cfg.extractive_word_weight * overlap
 
     chosen: list[int] = []
     quoted: set[int] = set()
     best = float(scores.max())
     while len(chosen) < max_sentences:
-        adjusted = scores - np.array([SAME_SOURCE_PENALTY if c[1].n in quoted else 0.0 for c in candidates])
+        adjusted = scores - np.array([cfg.extractive_source_penalty if c[1].n in quoted else 0.0 for c in candidates])
         for i in chosen:
             adjusted[i] = -np.inf
         if chosen:  # near-duplicates of what is already said
-            dup = (vectors @ vectors[chosen].T).max(axis=1) >= DUPLICATE_COSINE
+            dup = (vectors @ vectors[chosen].T).max(axis=1) >= cfg.extractive_duplicate_cosine
             adjusted[dup] = -np.inf
         i = int(np.argmax(adjusted))
-        floor = SECOND_FLOOR if len(chosen) == 1 else RELATIVE_FLOOR
+        floor = cfg.extractive_second_floor if len(chosen) == 1 else cfg.extractive_floor
         if not np.isfinite(adjusted[i]) or (chosen and adjusted[i] < floor * best):
             break
         chosen.append(i)
@@ -169,9 +162,10 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
     return ExtractiveAnswer(sentences, pack.sources)
 
 
-def quote_answer(library, question: str, pack: ContextPack) -> ExtractiveAnswer:
-    """``extract_answer`` with the library's embedder and ``llm.extractive_sentences``; a pack
-    about the whole library answers with its overview's lines."""
+def quote_answer(embedder: Embedder, question: str, pack: ContextPack, max_sentences: int = 3,
+                 tuning: RetrievalSettings | None = None) -> ExtractiveAnswer:
+    """``extract_answer``, except that a pack about the whole library answers with its
+    overview's lines (``Library.quote`` passes the library's embedder and settings)."""
     if pack.overview is not None:
         return pack.overview
-    return extract_answer(question, pack, library.embedder, library.settings.llm.extractive_sentences)
+    return extract_answer(question, pack, embedder, max_sentences, tuning=tuning)

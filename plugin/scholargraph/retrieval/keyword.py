@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import bm25s
 
 from scholargraph.chroma_store import ChunkHit
+from scholargraph.retrieval.ports import ChunkReads, PaperRow
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff]+")
@@ -92,7 +93,7 @@ class KeywordIndexCache:
         self._cache: dict[tuple[tuple[str, ...] | None, Hashable], KeywordIndex] = {}
         self._lock = threading.Lock()
 
-    def get(self, store, scopes: list[str] | None, version: Hashable) -> KeywordIndex:
+    def get(self, store: ChunkReads, scopes: list[str] | None, version: Hashable) -> KeywordIndex:
         """The index of ``scopes``; ``version`` is anything that changes when their papers do
         (the graph's ``scope_version``: a SQL aggregate, cheaper than counting vectors)."""
         key_scopes = tuple(sorted(scopes)) if scopes is not None else None
@@ -129,7 +130,7 @@ class PaperNames:
     no paper ("GPT-4") is not one.
     """
 
-    def __init__(self, papers: list[dict]) -> None:
+    def __init__(self, papers: Sequence[PaperRow]) -> None:
         self.names: dict[str, set[str]] = {}
         self.languages = {p["id"]: p.get("language") or "und" for p in papers}
         for paper in papers:

@@ -18,6 +18,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -25,9 +26,12 @@ from typing import Any
 import numpy as np
 
 from scholargraph.chunking import count_tokens, truncate_tokens
-from scholargraph.retrieval.context import PREAMBLE, ContextPack, Source, SourcePassage, short_title
+from scholargraph.retrieval.context import PREAMBLE, ContextPack, Source, short_title
 from scholargraph.retrieval.extractive import AnswerSentence, ExtractiveAnswer
 from scholargraph.retrieval.keyword import tokenize
+from scholargraph.retrieval.ports import ChunkReads, Embedder, PaperReads
+from scholargraph.retrieval.results import Passage
+from scholargraph.settings import RetrievalSettings
 
 # A few questions per intent and language; a question is a library question when it is close to one.
 PROTOTYPES: dict[str, list[str]] = {
@@ -72,19 +76,19 @@ PROTOTYPES: dict[str, list[str]] = {
 }
 ORDINARY = "one_paper"
 
-LABEL_WORDS = 4  # words naming a theme
-# Below 1, modularity prefers fewer, larger themes: a library's paper graph is sparse (a paper cites
-# few others held), and at 1 on the shared papers S2ORC left PaperMage, which cites it; at 0.6
-# everything but two papers merges (tests/test_library_questions.py).
-RESOLUTION = 0.8
+_DEFAULTS = RetrievalSettings.model_validate({})
+# retrieval.theme_resolution: below 1, modularity prefers fewer, larger themes: a library's paper
+# graph is sparse (a paper cites few others held), and at 1 on the shared papers S2ORC left
+# PaperMage, which cites it; at 0.6 everything but two papers merges (tests/test_library_questions.py).
+# retrieval.theme_label_words: words naming a theme.
 _DIGITS = re.compile(r"^[0-9][0-9a-z'-]*$")
 # Words every paper says; c-TF-IDF downweights them already, but a label of "et al" says nothing.
 _NOISE = frozenset("al et fig figure table section paper papers use used using also can et al https http www "
                    "arxiv doi org pp vol proceedings conference association linguistics".split())
 
-CACHE_SIZE = 32  # overviews kept (one per scope set and library version)
+CACHE_SIZE = 32  # overviews kept (one per scope set and library version): memory, not a tuning knob
 _VECTORS: dict[str, np.ndarray] = {}
-_CACHE: dict[tuple, "Overview"] = {}
+_CACHE: dict[tuple[Hashable, ...], Overview] = {}
 _LOCK = threading.Lock()
 
 
@@ -132,7 +136,7 @@ class Overview:
 
 
 # -- detection ----------------------------------------------------------------------------------
-def _prototype_vectors(embedder) -> tuple[list[str], np.ndarray]:
+def _prototype_vectors(embedder: Embedder) -> tuple[list[str], np.ndarray]:
     intents = [i for i, qs in PROTOTYPES.items() for _ in qs]
     with _LOCK:
         vectors = _VECTORS.get(embedder.name)
@@ -142,7 +146,7 @@ def _prototype_vectors(embedder) -> tuple[list[str], np.ndarray]:
     return intents, vectors
 
 
-def library_intent_scores(embedder, question: str, qvec: np.ndarray | None = None) -> dict[str, float]:
+def library_intent_scores(embedder: Embedder, question: str, qvec: np.ndarray | None = None) -> dict[str, float]:
     """Each intent's best cosine between the question and its prototype questions (``qvec``: the
     question's retrieval vector, when the caller has it)."""
     intents, vectors = _prototype_vectors(embedder)
@@ -154,16 +158,16 @@ def library_intent_scores(embedder, question: str, qvec: np.ndarray | None = Non
     return best
 
 
-def library_intent(embedder, question: str, threshold: float, qvec: np.ndarray | None = None) -> str | None:
+def library_intent(embedder: Embedder, question: str, threshold: float, qvec: np.ndarray | None = None) -> str | None:
     """'themes', 'cited' or 'relations' when the question is about the library as a whole, else None."""
     scores = library_intent_scores(embedder, question, qvec)
-    intent = max(scores, key=scores.get)
+    intent = max(scores, key=lambda name: scores[name])
     return intent if intent != ORDINARY and scores[intent] >= threshold else None
 
 
 # -- the overview -------------------------------------------------------------------------------
-def communities(paper_ids: list[str], weighted: dict[tuple[str, str], float], resolution: float = RESOLUTION,
-                seed: int = 0) -> list[list[str]]:
+def communities(paper_ids: list[str], weighted: dict[tuple[str, str], float],
+                resolution: float = _DEFAULTS.theme_resolution, seed: int = 0) -> list[list[str]]:
     """Leiden communities (modularity at ``resolution``; fixed seed: the same library gives the same themes)."""
     import igraph as ig
     import leidenalg
@@ -177,23 +181,23 @@ def communities(paper_ids: list[str], weighted: dict[tuple[str, str], float], re
     return [[paper_ids[i] for i in members] for members in part]
 
 
-def theme_words(groups: list[list[str]], top: int = LABEL_WORDS) -> list[list[str]]:
+def theme_words(groups: list[list[str]], top: int = _DEFAULTS.theme_label_words) -> list[list[str]]:
     """c-TF-IDF (BERTopic's class-based TF-IDF) over each community's papers: a word's share of the
     community's text times log(1 + average mass per community / the word's mass over all of them).
     A paper weighs the square root of its length: a 115-chunk paper does not name its theme alone,
     nor does a 3-chunk one."""
-    def shares(text: str) -> Counter:
+    def shares(text: str) -> Counter[str]:
         c = Counter(t for t in tokenize(text) if len(t) > 2 and not _DIGITS.match(t) and t not in _NOISE)
         size = sum(c.values()) or 1
         return Counter({w: n / math.sqrt(size) for w, n in c.items()})  # weight grows as sqrt(length)
 
-    classes = []
+    classes: list[Counter[str]] = []
     for texts in groups:
-        mass = Counter()
+        mass: Counter[str] = Counter()
         for text in texts:
             mass.update(shares(text))
         classes.append(mass)
-    total = Counter()
+    total: Counter[str] = Counter()
     for c in classes:
         total.update(c)
     average = sum(total.values()) / max(1, len(classes))
@@ -205,18 +209,19 @@ def theme_words(groups: list[list[str]], top: int = LABEL_WORDS) -> list[list[st
     return out
 
 
-def _paper_text(library, paper_id: str, scope: str) -> str:
+def _paper_text(vectors: ChunkReads, paper_id: str, scope: str) -> str:
     """The paper's body text (reference lists left out: they name other papers' topics)."""
-    got = library.store.paper_chunks(paper_id, scope)
+    got = vectors.paper_chunks(paper_id, scope)
     return "\n".join(doc for doc, meta in zip(got["documents"], got["metadatas"])
                      if meta.get("kind", "body") != "references")
 
 
-def build_overview(library, scopes: list[str] | None) -> Overview:
+def build_overview(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | None,
+                   settings: RetrievalSettings = _DEFAULTS) -> Overview:
     """Themes, citation counts and abstracts of the visible papers (cached until papers change)."""
-    graph = library.graph
-    key = (library.settings.graph_url, tuple(sorted(scopes)) if scopes is not None else None,
-           graph.scope_version(scopes))
+    weights = settings.edge_weights
+    key = (graph.url, tuple(sorted(scopes)) if scopes is not None else None, graph.scope_version(scopes),
+           settings.theme_resolution, settings.theme_label_words, tuple(sorted(weights.items())))
     with _LOCK:
         cached = _CACHE.get(key)
     if cached is not None:
@@ -226,7 +231,6 @@ def build_overview(library, scopes: list[str] | None) -> Overview:
     for row in rows:
         full = graph.get_paper(row["id"], scopes) or row
         papers[row["id"]] = {**row, "abstract": (full.get("abstract") or "").strip()}
-    weights = library.settings.retrieval.edge_weights
     weighted: dict[tuple[str, str], float] = {}
     cited_by: dict[str, list[str]] = {}
     cites: list[tuple[str, str]] = []
@@ -240,11 +244,14 @@ def build_overview(library, scopes: list[str] | None) -> Overview:
         w = weights.get(edge["kind"], 1.0) * float(edge["weight"] or 1.0)
         pair = (a, b) if a < b else (b, a)
         weighted[pair] = weighted.get(pair, 0.0) + w
-    groups = communities(list(papers), weighted)
-    texts = [[(papers[p]["title"] or "") + "\n" + (_paper_text(library, p, papers[p]["scopes"][0]) or papers[p]["abstract"])
+    groups = communities(list(papers), weighted, settings.theme_resolution)
+    texts = [[(papers[p]["title"] or "") + "\n" + (_paper_text(vectors, p, papers[p]["scopes"][0]) or papers[p]["abstract"])
               for p in g] for g in groups]
-    labels = theme_words(texts)
-    by_cites = lambda p: (-len(cited_by.get(p, [])), papers[p].get("year") or 9999, papers[p]["title"] or "")
+    labels = theme_words(texts, settings.theme_label_words)
+
+    def by_cites(p: str) -> tuple[int, int, str]:
+        return -len(cited_by.get(p, [])), papers[p].get("year") or 9999, papers[p]["title"] or ""
+
     themes = [Theme(0, words, sorted(g, key=by_cites)) for g, words in zip(groups, labels)]
     themes.sort(key=lambda t: (-len(t.papers), by_cites(t.papers[0])))
     for n, theme in enumerate(themes, 1):
@@ -279,10 +286,12 @@ def overview_lines(overview: Overview, numbers: dict[str, int], intent: str) -> 
     return order.get(intent, themes + cited)
 
 
-def overview_pack(library, question: str, scopes: list[str] | None, intent: str | None,
-                  budget_tokens: int) -> ContextPack:
-    """The overview as a context pack: an overview block, then one source per paper (its abstract)."""
-    overview = build_overview(library, scopes)
+def overview_pack(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | None, intent: str | None,
+                  settings: RetrievalSettings = _DEFAULTS) -> ContextPack:
+    """The overview as a context pack within ``settings.context_tokens``: an overview block, then
+    one source per paper (its abstract)."""
+    budget_tokens = settings.context_tokens
+    overview = build_overview(graph, vectors, scopes, settings)
     intent = intent or "themes"
     order = overview.most_cited() if intent == "cited" else []
     order += [p for t in overview.themes for p in t.papers if p not in order]
@@ -293,7 +302,8 @@ def overview_pack(library, question: str, scopes: list[str] | None, intent: str 
             "similarity graph, named by their most distinctive words; citation counts count only the "
             "library's own papers.\n" + "\n".join(text for _, text in lines) + "\n</library_overview>")
     used = count_tokens(PREAMBLE) + count_tokens(head)
-    blocks, sources = [], []
+    blocks: list[str] = []
+    sources: list[Source] = []
     for paper_id in order:
         paper = overview.papers[paper_id]
         theme = overview.theme_of(paper_id)
@@ -313,7 +323,8 @@ def overview_pack(library, question: str, scopes: list[str] | None, intent: str 
             used += count_tokens(blocks[-1])
         else:
             text = ""  # over the budget: the overview still names it, by its number
-        src.passages.append(SourcePassage("abstract", None, text, 1.0))
+        src.passages.append(Passage(paper_id, src.title, "abstract", None, 1.0, text, authors=src.authors,
+                                    year=src.year, source=src.source))
         sources.append(src)
     pack = ContextPack(text=PREAMBLE + "\n\n" + head + ("\n\n" + "\n\n".join(blocks) if blocks else ""),
                        sources=sources, language="und")
@@ -336,22 +347,22 @@ class OverviewAnswer(ExtractiveAnswer):
         return "\n".join(lines)
 
 
-def library_pack(library, question: str, scopes: list[str] | None, mode: str | None = None,
-                 qvec: np.ndarray | None = None) -> ContextPack | None:
+def library_pack(embedder: Embedder, graph: PaperReads, vectors: ChunkReads, question: str,
+                 scopes: list[str] | None, mode: str | None = None, qvec: np.ndarray | None = None,
+                 settings: RetrievalSettings = _DEFAULTS) -> ContextPack | None:
     """The overview pack when ``mode`` (default ``retrieval.library_questions``) says the question
     is about the library as a whole; None for an ordinary question. ``qvec``: the question's
     retrieval vector, so a question is embedded once for detection and search."""
-    settings = library.settings.retrieval
     mode = mode or settings.library_questions
     if mode == "off":
         return None
-    intent = library_intent(library.embedder, question, settings.library_threshold, qvec) if mode == "auto" else None
+    intent = library_intent(embedder, question, settings.library_threshold, qvec) if mode == "auto" else None
     if mode == "auto" and intent is None:
         return None
     if intent is None:  # 'always': still pick the closest intent for the order of the overview
-        scores = library_intent_scores(library.embedder, question, qvec)
+        scores = library_intent_scores(embedder, question, qvec)
         scores.pop(ORDINARY)
-        intent = max(scores, key=scores.get)
-    if not library.graph.scope_version(scopes)[0]:
+        intent = max(scores, key=lambda name: scores[name])
+    if not graph.scope_version(scopes)[0]:
         return None
-    return overview_pack(library, question, scopes, intent, settings.context_tokens)
+    return overview_pack(graph, vectors, scopes, intent, settings)

@@ -22,26 +22,30 @@ stored before the graph kept them (``VectorStore.best_chunks``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from scholargraph.chroma_store import ChunkHit
 from scholargraph.packed_vectors import unit
 from scholargraph.retrieval.fusion import Relevance
-from scholargraph.retrieval.results import Neighbour
+from scholargraph.retrieval.ports import ChunkReads, FoundRow, PaperReads, PaperRow
+from scholargraph.retrieval.results import Passage
 from scholargraph.settings import RetrievalSettings
-from scholargraph.chroma_store import ChunkHit
 
 CITATIONS = ("cites", "cited_by")
-_DEFAULTS = RetrievalSettings()  # hop_decay and shortlist_factor when a caller passes none
+_DEFAULTS = RetrievalSettings.model_validate({})  # hop_decay and shortlist_factor when a caller passes none
+# The weight of a relation missing from ``retrieval.edge_weights`` (an admin's partial map).
+UNLISTED_WEIGHT = 0.5
 
 
-def _weight(item: dict, edge_weights: dict[str, float], hop_decay: float) -> float:
-    return edge_weights.get(item["relation"], 0.5) * hop_decay ** (item.get("hop", 1) - 1)
+def _weight(item: FoundRow, edge_weights: dict[str, float], hop_decay: float) -> float:
+    return float(edge_weights.get(item["relation"], UNLISTED_WEIGHT) * hop_decay ** (item.get("hop", 1) - 1))
 
 
-def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_weights: dict[str, float],
-               first: frozenset[str] = frozenset(), hop_decay: float = _DEFAULTS.hop_decay) -> list[str]:
+def _shortlist(graph: PaperReads, vectors: ChunkReads, qvec: np.ndarray, found: Sequence[FoundRow], size: int,
+               edge_weights: dict[str, float], first: frozenset[str] = frozenset(),
+               hop_decay: float = _DEFAULTS.hop_decay) -> list[str]:
     """The neighbours worth a passage search: relation weight times paper-vector similarity;
     ``first`` (the quoted paper's citations) ahead of the rest.
 
@@ -52,11 +56,11 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     ids = list(dict.fromkeys(n["paper_id"] for n in found))
     if len(ids) <= size:
         return ids
-    kept, matrix = library.graph.paper_matrix(ids, library.store.key)
-    similarity = dict(zip(kept, (matrix @ unit(qvec)).tolist())) if kept else {}
+    kept, matrix = graph.paper_matrix(ids, vectors.key)
+    similarity: dict[str, float] = dict(zip(kept, (matrix @ unit(qvec)).tolist())) if kept else {}
     missing = [pid for pid in ids if pid not in similarity]
     if missing:  # papers stored before the graph kept their vectors
-        similarity.update(library.store.paper_similarities(qvec, missing))
+        similarity.update(vectors.paper_similarities(qvec, missing))
     score: dict[str, float] = {}
     for item in found:
         sim = similarity.get(item["paper_id"])
@@ -66,19 +70,20 @@ def _shortlist(library, qvec: np.ndarray, found: list[dict], size: int, edge_wei
     return sorted(score, key=lambda pid: (pid in first, score[pid]), reverse=True)[:size]
 
 
-def _is_context(item: dict, context_of: str | None) -> bool:
+def _is_context(item: FoundRow, context_of: str | None) -> bool:
     """A paper the quoted paper cites or that cites it: context for a question about that paper."""
     return context_of is not None and item["via"] == context_of and item["relation"] in CITATIONS \
         and item.get("hop", 1) == 1
 
 
-def best_passages(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
+def best_passages(graph: PaperReads, vectors: ChunkReads, qvec: np.ndarray,
+                  chunk_ids: dict[str, list[str]]) -> dict[str, ChunkHit]:
     """Each paper's best passage, scored from the chunk vectors the graph keeps beside it.
 
     One indexed read and a matrix product, whether Chroma is embedded or a server; a paper
     whose row is missing or out of step with its chunk count is left to the vector store.
     """
-    matrices = library.graph.chunk_matrices(list(chunk_ids), library.store.key)
+    matrices = graph.chunk_matrices(list(chunk_ids), vectors.key)
     q = unit(qvec)
     scored: dict[str, float] = {}
     for pid, matrix in matrices.items():
@@ -87,11 +92,12 @@ def best_passages(library, qvec: np.ndarray, chunk_ids: dict[str, list[str]]) ->
             scores = matrix @ q
             index = int(np.argmax(scores))
             scored[cids[index]] = float(scores[index])
-    return library.store.passages(scored) if scored else {}
+    return vectors.passages(scored) if scored else {}
 
 
 def expand(
-    library,
+    graph: PaperReads,
+    vectors: ChunkReads,
     qvec: np.ndarray,
     hit_papers: list[str],
     scopes: list[str] | None,
@@ -105,22 +111,24 @@ def expand(
     *,
     hop_decay: float = _DEFAULTS.hop_decay,
     shortlist_factor: int = _DEFAULTS.shortlist_factor,
-    papers: Callable[[list[str]], dict[str, dict]] | None = None,
-) -> list[Neighbour]:
+    papers: Callable[[list[str]], dict[str, PaperRow]] | None = None,
+    hit_titles: dict[str, str] | None = None,
+) -> list[Passage]:
     """At most ``budget`` neighbours of the hit papers that clear ``gate``, each saying why it is there.
 
     ``near``: passages near the question in these scopes (the nearest by cosine, and the other
     hit candidates), if the caller has them. ``relevance``: how the hits were scored; None
     scores by cosine alone. ``context_of``: the paper the question quotes; its citations at
     one hop join without the gate. ``papers``: the caller's paper lookup (visible papers by id,
-    as ``PaperGraph.papers_by_ids`` in these scopes), when it keeps one warm.
+    as ``PaperReads.papers_by_ids`` in these scopes), when it keeps one warm. ``hit_titles``:
+    the hit papers' titles, when the caller's passages carry them (no second read of them).
     """
     relevance = relevance or Relevance(1.0)
-    found = library.graph.neighbours(hit_papers, scopes, hops=hops)
+    found = graph.neighbours(hit_papers, scopes, hops=hops)
     if not found:
         return []
     free = frozenset(n["paper_id"] for n in found if _is_context(n, context_of))
-    ids = _shortlist(library, qvec, found, budget * shortlist_factor, edge_weights, free, hop_decay)
+    ids = _shortlist(graph, vectors, qvec, found, budget * shortlist_factor, edge_weights, free, hop_decay)
     best: dict[str, ChunkHit] = {}
     value: dict[str, float] = {}
     for hit in near or []:
@@ -130,13 +138,15 @@ def expand(
                 best[hit.paper_id], value[hit.paper_id] = hit, score
     rest = [pid for pid in ids if pid not in best]
     if rest:
-        chunk_ids = library.graph.chunk_ids(rest, scopes)
-        best.update(best_passages(library, qvec, chunk_ids))
+        chunk_ids = graph.chunk_ids(rest, scopes)
+        best.update(best_passages(graph, vectors, qvec, chunk_ids))
         unpacked = {pid: cids for pid, cids in chunk_ids.items() if pid not in best}
         if unpacked:  # papers stored before the graph kept their vectors
-            best.update(library.store.best_chunks(qvec, unpacked))
-    meta = papers(ids + hit_papers) if papers else library.graph.papers_by_ids(ids + hit_papers, scopes)
-    scored: list[Neighbour] = []
+            best.update(vectors.best_chunks(qvec, unpacked))
+    titles = hit_titles or {}
+    wanted = ids + [pid for pid in hit_papers if pid not in titles]  # one read: neighbours, and hits untitled
+    meta = papers(wanted) if papers else graph.papers_by_ids(wanted, scopes)
+    scored: list[Passage] = []
     for item in found:
         pid = item["paper_id"]
         if pid not in best or pid not in meta:
@@ -147,25 +157,27 @@ def expand(
         if score < gate and not _is_context(item, context_of):
             continue
         paper = meta[pid]
+        via = item["via"]
         scored.append(
-            Neighbour(
+            Passage(
                 paper_id=pid,
                 title=paper.get("title", ""),
-                relation=item["relation"],
-                via=item["via"],
-                score=round(score, 4),
-                text=chunk.text,
-                hop=item.get("hop", 1),
                 section=chunk.section,
                 page=chunk.page_start,
-                authors=list(paper.get("authors") or []),
+                score=round(score, 4),
+                text=chunk.text,
+                chunk_id=chunk.id,
+                authors=list(paper.get("authors") or []),  # a copy: the paper dict is cached
                 year=paper.get("year"),
                 source=paper.get("source") or "",
-                via_title=meta.get(item["via"], {}).get("title", ""),
+                relation=item["relation"],
+                via=via,
+                via_title=titles[via] if via in titles else meta.get(via, {}).get("title", ""),
+                hop=item.get("hop", 1),
             )
         )
     scored.sort(key=lambda n: n.score, reverse=True)
-    chosen: list[Neighbour] = []
+    chosen: list[Passage] = []
     seen: set[str] = set()
     for n in scored:
         if n.paper_id not in seen:

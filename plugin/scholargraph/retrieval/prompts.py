@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from scholargraph.language import normalise_code
+from scholargraph.retrieval.ports import PaperReads
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "de": "German", "fr": "French", "es": "Spanish",
                   "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "ja": "Japanese",
@@ -40,13 +43,14 @@ def answer_messages(question: str, context: str, language: str, answer_language:
     ]
 
 
-def resolve_language(library, question: str, scopes: list[str] | None, *, earlier: list[str] | tuple = (),
-                     user_language: str = "") -> str:
+def resolve_language(graph: PaperReads, question: str, scopes: list[str] | None, *,
+                     earlier: Sequence[str] = (), user_language: str = "") -> str:
     """The question's language, or when a short question does not tell: the conversation's
-    earlier turns, the user's interface language, the library's main language ('und' if none)."""
+    earlier turns, the user's interface language, the main language of the papers in ``scopes``
+    ('und' if none; read from the graph only then)."""
     from scholargraph.language import main_language, question_language
 
     return question_language(
         question, earlier=earlier, user_language=user_language,
-        library_language=lambda: main_language(p.get("language") for p in library.papers(scopes)),
+        library_language=lambda: main_language(p.get("language") for p in graph.papers(scopes)),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.library_io.show import show_markdown
 from scholargraph.llm import configured
@@ -27,8 +27,11 @@ from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, ite
 from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_scope
 from scholargraph.faces.openwebui.sources import pack_sources, summary_line
 from scholargraph.faces.openwebui.valves import settings_from_valves
-from scholargraph.retrieval.extractive import quote_answer
-from scholargraph.retrieval.prompts import answer_messages, resolve_language
+from scholargraph.retrieval.prompts import answer_messages
+
+if TYPE_CHECKING:
+    from scholargraph.library import Library
+    from scholargraph.retrieval.context import ContextPack
 
 VALVES = "Admin Panel → Functions → ScholarGraph Assistant → Valves"
 NO_LLM = ("Quoted from your papers: no model is chosen to write ScholarGraph's answers. For written answers "
@@ -86,7 +89,7 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
         if pack.sources:
             pack.language = await run_blocking(
-                resolve_language, library, question, scopes, earlier=earlier_user_texts(body.get("messages")),
+                library.question_language, question, scopes, earlier=earlier_user_texts(body.get("messages")),
                 user_language=user_language(metadata, body))
     except Exception as exc:
         log.exception("ScholarGraph pipe failed")
@@ -139,8 +142,8 @@ def base_model(valves: Any, user_valves: Any = None) -> str:
     return "" if is_pipe_model(chosen) else chosen  # the Assistant cannot write its own answers
 
 
-async def answer_with_model(library, request: Any, user: dict[str, Any], model_id: str, question: str,
-                            pack) -> AsyncIterator[str]:
+async def answer_with_model(library: Library, request: Any, user: dict[str, Any], model_id: str, question: str,
+                            pack: ContextPack) -> AsyncIterator[str]:
     """Stream Open WebUI model ``model_id``'s answer over the pack; quote the papers if it fails."""
     messages = answer_messages(question, pack.text, pack.language, library.settings.llm.answer_language)
     written = False
@@ -157,9 +160,9 @@ async def answer_with_model(library, request: Any, user: dict[str, Any], model_i
         yield await quoted(library, question, pack, MODEL_FAILED.format(model=model_id, reason="an empty answer"))
 
 
-async def quoted(library, question: str, pack, note: str) -> str:
+async def quoted(library: Library, question: str, pack: ContextPack, note: str) -> str:
     """The extractive answer as chat markdown, ending with ``note``."""
-    answer = await run_blocking(quote_answer, library, question, pack)
+    answer = await run_blocking(library.quote, question, pack)
     return answer.markdown(note)
 
 
