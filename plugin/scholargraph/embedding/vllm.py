@@ -151,7 +151,7 @@ class VLLMEmbedder:
                 f"{_hint(response.status_code, message)}"
             )
         try:
-            cards = response.json()["data"]
+            cards: list[dict[str, Any]] = response.json()["data"]
             if not all(isinstance(card, dict) and "id" in card for card in cards):
                 raise TypeError("a model card without an id")
         except (ValueError, KeyError, TypeError) as exc:
@@ -214,7 +214,7 @@ class VLLMEmbedder:
                 pool.shutdown(wait=True, cancel_futures=True)
         vectors = np.vstack(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
     def _body(self, batch: list[str]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.name, "input": batch, "encoding_format": "base64"}
@@ -295,7 +295,8 @@ class VLLMEmbedder:
         sizes = {row.shape for row in rows if row is not None}
         if len(sizes) != 1 or len(next(iter(sizes))) != 1 or next(iter(sizes))[0] == 0:
             raise bad(f"vectors of shapes {sorted(sizes)}")
-        vectors = np.vstack(rows).astype(np.float32)  # native order, writable copy
+        # every row is set (the index checks above): native order, writable copy
+        vectors = np.vstack([row for row in rows if row is not None]).astype(np.float32)
         self._check_dimension(vectors.shape[1])
         return vectors
 
