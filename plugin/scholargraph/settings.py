@@ -12,8 +12,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scholargraph.setting_keys import check_environment, check_keys, unknown_key
 
 
 def default_data_dir() -> Path:
@@ -27,7 +29,13 @@ def default_data_dir() -> Path:
     return base / "scholargraph"
 
 
-class ParsingSettings(BaseModel):
+class _Group(BaseModel):
+    """A settings group: a key it does not hold is an error (see setting_keys), never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParsingSettings(_Group):
     """How files become papers."""
 
     pdf_strategy: Literal["auto", "fast", "ocr_only"] = Field(
@@ -67,6 +75,20 @@ class ParsingSettings(BaseModel):
         20.0, ge=0, description="Open WebUI: a file attached to a chat whose OCR would take longer than this "
         "(pages to OCR x ~12 s / OCR workers) is read in the background and the chat is told when to ask again.",
     )
+    cache_dir: str = Field(
+        "", description="Folder where a parse waits between Open WebUI's document loader (the service's PUT /process) "
+        "and the library's ingest, keyed by the file's content hash, so an upload is parsed once; the service and "
+        "Open WebUI's functions must name the same folder. Empty = <data_dir>/parsed.",
+    )
+    cache_ttl_s: float = Field(
+        86400.0, gt=0, description="A waiting parse nobody ingested (a file never used) is removed after this many seconds."
+    )
+    _default_cache: Path | None = PrivateAttr(None)  # <data_dir>/parsed, set by Settings
+
+    @property
+    def cache_folder(self) -> Path | None:
+        """``cache_dir``, else ``<data_dir>/parsed`` when these settings belong to a ``Settings``."""
+        return Path(self.cache_dir).expanduser() if self.cache_dir else self._default_cache
     executor: Literal["local", "ray"] = Field(
         "local",
         description="Where parsing runs: 'local' processes on this machine, or 'ray' tasks on a Ray "
@@ -80,9 +102,17 @@ class ParsingSettings(BaseModel):
     ray_commit_batch: int = Field(
         32, ge=1, description="Parsed papers embedded together and then committed one by one (Ray executor)."
     )
+    ray_in_flight_per_cpu: int = Field(
+        4, ge=1, description="Files in flight per Ray cluster CPU: enough that no worker waits while this "
+        "machine embeds a batch, few enough that Ray's object store holds only a handful of files per CPU.",
+    )
+    ray_connect_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds to wait for parsing.ray_address to answer before saying nothing "
+        "listens there (Ray itself would retry for minutes).",
+    )
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(_Group):
     """How sections are cut into retrievable passages."""
 
     max_tokens: int = Field(256, description="Largest chunk, in tokens (words; CJK characters count one each).")
@@ -90,7 +120,7 @@ class ChunkingSettings(BaseModel):
     min_tokens: int = Field(24, description="Chunks smaller than this are merged into their neighbour.")
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(_Group):
     """Which model turns text into vectors."""
 
     backend: Literal["local", "vllm"] = Field(
@@ -119,6 +149,14 @@ class EmbeddingSettings(BaseModel):
         "(max_model_len on GET /models), else the model's known limit (32k for Qwen3-Embedding). "
         "Longer papers get a pooled vector of their chunks.",
     )
+    default_max_input_tokens: int = Field(
+        512, ge=1, description="Input limit assumed for a model of no known family when neither "
+        "max_input_tokens nor the server says (512: the BERT-era norm).",
+    )
+    max_retry_after_s: float = Field(
+        60.0, ge=0, description="Longest wait (Retry-After) an embedding server may ask for before a retry; "
+        "a longer one counts as the server being down.",
+    )
     instruction_style: Literal["auto", "qwen3", "e5", "none"] = Field(
         "auto", description="Query prefix convention; 'auto' picks it from the model name."
     )
@@ -128,7 +166,7 @@ class EmbeddingSettings(BaseModel):
     )
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Group):
     """Where vectors live."""
 
     chroma_host: str = Field("", description="Chroma server host; empty = embedded Chroma under the data dir.")
@@ -145,7 +183,7 @@ class StoreSettings(BaseModel):
     )
 
 
-class GraphSettings(BaseModel):
+class GraphSettings(_Group):
     """The paper graph."""
 
     database_url: str = Field(
@@ -164,9 +202,22 @@ class GraphSettings(BaseModel):
     title_match_threshold: float = Field(
         0.92, description="Least normalised-title similarity for resolving a citation by title."
     )
+    year_tolerance: int = Field(
+        2, ge=0, description="A citation resolved by title needs the two years (where both are known) at most this "
+        "far apart: a preprint and its journal version often differ by a year or two; more, and an equal title is "
+        "more likely another paper.",
+    )
+    similar_sample: int = Field(
+        256, ge=3, description="Paper vectors sampled at random to estimate the library's cosine level for "
+        "'similar' links (similar_z); 256 give ~32k pairs.",
+    )
+    similar_reach: int = Field(
+        2, ge=1, description="A new paper may enter the nearest lists of papers beyond its own nearest ones: this "
+        "many times similar_top_k of its neighbours are checked for a 'similar' link it pushed out.",
+    )
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Group):
     """How questions find passages and papers."""
 
     top_k: int = Field(8, description="Passages retrieved per question.")
@@ -267,7 +318,7 @@ class RetrievalSettings(BaseModel):
     )
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Group):
     """The chat model that writes answers (any OpenAI-compatible server)."""
 
     base_url: str = Field("", description="OpenAI-compatible base URL of the chat LLM; empty = answers quoted from the papers (extractive).")
@@ -287,7 +338,7 @@ class LLMSettings(BaseModel):
     )
 
 
-class ServiceSettings(BaseModel):
+class ServiceSettings(_Group):
     """The HTTP service."""
 
     host: str = Field("127.0.0.1", description="Bind address of `scholargraph serve`.")
@@ -308,7 +359,7 @@ class ServiceSettings(BaseModel):
     )
 
 
-class ZoteroSettings(BaseModel):
+class ZoteroSettings(_Group):
     """Zotero API import (`scholargraph import --zotero-api local|web`)."""
 
     api: Literal["local", "web"] = Field(
@@ -333,7 +384,7 @@ class Settings(BaseSettings):
     """Everything ScholarGraph can be told."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SCHOLARGRAPH_", env_nested_delimiter="__", env_ignore_empty=True, extra="ignore"
+        env_prefix="SCHOLARGRAPH_", env_nested_delimiter="__", env_ignore_empty=True, extra="forbid"
     )
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded Chroma and SQLite live.")
@@ -346,6 +397,28 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     zotero: ZoteroSettings = Field(default_factory=ZoteroSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _CheckedEnvironment(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """A misspelt keyword or --set key is an error naming the closest setting (ConfigError, not wrapped)."""
+        if isinstance(data, dict):
+            check_keys(data, cls)
+        return data
+
+    @model_validator(mode="after")
+    def _parse_cache_under_data_dir(self) -> "Settings":
+        """An empty ``parsing.cache_dir`` follows ``data_dir`` (also when an override moves it)."""
+        self.parsing._default_cache = self.data_dir / "parsed"
+        return self
 
     @property
     def graph_url(self) -> str:
@@ -362,9 +435,18 @@ class Settings(BaseSettings):
             *parents, leaf = dotted.split(".")
             for part in parents:
                 if not isinstance(node.get(part), dict):
-                    raise KeyError(f"unknown setting {dotted!r}")
+                    raise unknown_key(dotted, Settings)
                 node = node[part]
             if leaf not in node:
-                raise KeyError(f"unknown setting {dotted!r}")
+                raise unknown_key(dotted, Settings)
             node[leaf] = value
         return Settings.model_validate(data)
+
+
+class _CheckedEnvironment(EnvSettingsSource):
+    """The environment source, refusing a ``SCHOLARGRAPH_*`` variable that names no setting (pydantic-settings
+    reads only the names it knows, so a misspelt one would silently leave its setting at the default)."""
+
+    def __call__(self) -> dict[str, Any]:
+        check_environment(self.env_vars, self.settings_cls)
+        return super().__call__()

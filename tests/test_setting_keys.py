@@ -1,0 +1,61 @@
+"""A misspelt setting is an error that names the closest one, wherever it is given: a SCHOLARGRAPH_*
+variable, a --set key, a constructor keyword. Nothing misspelt is dropped silently."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from scholargraph.errors import ConfigError
+from scholargraph.faces.cli import app
+from scholargraph.settings import RetrievalSettings, Settings
+
+
+def test_misspelt_variable_names_the_closest_setting(monkeypatch):
+    monkeypatch.setenv("SCHOLARGRAPH_RETRIEVAL__HYBIRD", "false")
+    with pytest.raises(ConfigError) as caught:
+        Settings()
+    assert str(caught.value) == ("SCHOLARGRAPH_RETRIEVAL__HYBIRD: no such setting; "
+                                 "did you mean SCHOLARGRAPH_RETRIEVAL__HYBRID?")
+
+
+def test_misspelt_top_level_and_lowercase_variables_are_caught(monkeypatch):
+    monkeypatch.setenv("scholargraph_datadir", "/tmp/x")  # pydantic-settings reads names in any case
+    with pytest.raises(ConfigError, match="SCHOLARGRAPH_DATADIR: no such setting; did you mean SCHOLARGRAPH_DATA_DIR"):
+        Settings()
+
+
+def test_good_variables_tool_variables_and_others_still_work(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHOLARGRAPH_RETRIEVAL__HYBRID", "false")
+    monkeypatch.setenv("SCHOLARGRAPH_RETRIEVAL__EDGE_WEIGHTS__CITES", "2")  # a key inside a dict setting
+    monkeypatch.setenv("SCHOLARGRAPH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SCHOLARGRAPH_FUNCTION_VALVES", "{}")  # the functions installer's, not a setting
+    monkeypatch.setenv("SCHOLARGRAPHX_HYBIRD", "1")  # outside the prefix: not ours
+    settings = Settings()
+    assert settings.retrieval.hybrid is False and settings.retrieval.edge_weights["cites"] == 2.0
+    assert settings.data_dir == tmp_path
+
+
+def test_cli_refuses_a_misspelt_variable_with_usage_exit(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHOLARGRAPH_EMBEDDING__BACKEDN", "vllm")
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "papers"])
+    assert result.exit_code == 2
+    assert "did you mean SCHOLARGRAPH_EMBEDDING__BACKEND?" in " ".join(result.output.split())
+
+
+def test_misspelt_set_key_names_the_closest_setting(tmp_path):
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "--set", "retrieval.neighbour_budjet=2", "papers"])
+    assert result.exit_code == 2
+    assert "unknown setting 'retrieval.neighbour_budjet'; did you mean retrieval.neighbour_budget?" in \
+        " ".join(result.output.split())
+
+
+def test_misspelt_keywords_name_the_closest_setting(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown setting 'retrieval\.hybird'; did you mean retrieval\.hybrid\?"):
+        Settings(data_dir=tmp_path, retrieval={"hybird": False})
+    with pytest.raises(ConfigError, match="did you mean data_dir"):
+        Settings(datadir=tmp_path)
+    with pytest.raises(ConfigError, match="did you mean retrieval.top_k"):
+        Settings(data_dir=tmp_path).with_overrides({"retrieval.topk": 3})
+    with pytest.raises(ValueError, match="hybird"):  # a group built on its own forbids it too
+        RetrievalSettings(hybird=False)  # type: ignore[call-arg]
