@@ -57,7 +57,8 @@ def test_deleting_a_paper_recomputes_the_edges_of_the_papers_it_was_similar_to(s
     neighbours = {pid for pair in _similar_pairs(library) if victim in pair for pid in pair} - {victim}
     refreshed: list[str] = []
     real = similar.edges_of
-    monkeypatch.setattr(similar, "edges_of", lambda lib, pid, k, level: refreshed.append(pid) or real(lib, pid, k, level))
+    monkeypatch.setattr(similar, "edges_of", lambda vectors, graph, pid, k, level:
+                        refreshed.append(pid) or real(vectors, graph, pid, k, level))
     assert library.delete(victim)
     assert set(refreshed) == neighbours  # only the papers it was similar to, not the whole library
     assert all(victim not in pair for pair in _similar_pairs(library))

@@ -19,9 +19,10 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     import numpy as np
 
     from scholargraph.embedding.base import Embedder
-    from scholargraph.graph import PaperGraph
+    from scholargraph.graph import PaperGraph, PaperRow
     from scholargraph.ingest import IngestEvent, IngestReport
     from scholargraph.chroma_store import VectorStore
+    from scholargraph.maintenance import Orphans
     from scholargraph.chroma_store import ChunkHit
     from scholargraph.graph import PaperRow
     from scholargraph.retrieval.context import ContextPack
@@ -88,8 +89,7 @@ class Library:
         ``graph.similar``. Papers whose nearest list it enters lose the edge it pushes out."""
         from scholargraph.graph.similar import edges_for_new_paper
 
-        g = self.settings.graph
-        return edges_for_new_paper(self, paper_id, vector, g.similar_top_k, g.similar_z)
+        return edges_for_new_paper(self.store, self.graph, paper_id, vector, self.settings.graph)
 
     def upgrade(self) -> int:
         """Bring papers stored by an older version up to date; returns how many were changed.
@@ -125,7 +125,7 @@ class Library:
             log.info("upgraded %d paper(s) made by an older version", changed)
         return changed
 
-    def sweep_orphans(self, grace_s: float | None = None):
+    def sweep_orphans(self, grace_s: float | None = None) -> Orphans:
         """Delete vectors whose paper never committed (a kill inside a commit); see ``maintenance``."""
         from scholargraph.maintenance import sweep_orphans
 
@@ -160,8 +160,7 @@ class Library:
         """Papers that were similar to deleted ones get their 'similar' edges recomputed."""
         from scholargraph.graph.similar import refresh
 
-        g = self.settings.graph
-        refresh(self, self.graph.take_similar_stale(), g.similar_top_k, g.similar_z)
+        refresh(self.store, self.graph, self.graph.take_similar_stale(), self.settings.graph)
 
     def remove_source(self, scope: str, source: str) -> list[str]:
         """Forget one file in ``scope``; the papers that had no other copy there leave it
@@ -224,7 +223,7 @@ class Library:
         yield from llm.stream(messages)
 
     # -- listings -------------------------------------------------------------------------
-    def papers(self, scopes: list[str] | None = None) -> list[dict[str, Any]]:
+    def papers(self, scopes: list[str] | None = None) -> list[PaperRow]:
         return self.graph.papers(scopes)
 
     def graph_json(self, scopes: list[str] | None = None) -> dict[str, Any]:
@@ -269,9 +268,7 @@ class Library:
 
     def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
         stats = dict(self.graph.stats(scopes))
-        from scholargraph.maintenance import committed_chunks
-
-        stats["chunks"] = committed_chunks(self.graph, scopes)  # not Chroma's count: it may hold orphans
+        stats["chunks"] = self.graph.committed_chunks(scopes)  # not Chroma's count: it may hold orphans
         stats["embedding_model"] = self.embedder.name  # no model load: names and sizes are known up front
         stats["dimension"] = self.embedder.dimension
         stats["vector_store"] = self._store_location()

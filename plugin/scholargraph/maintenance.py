@@ -11,12 +11,47 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import func, select
+if TYPE_CHECKING:
+    from scholargraph.settings import Settings
 
 log = logging.getLogger("scholargraph")
+
+
+class OrphanVectors(Protocol):
+    """The vector store as the sweep reads and deletes it (``chroma_store.VectorStore``)."""
+
+    def chunk_ids_by_scope(self) -> dict[str, list[str]]: ...
+
+    def paper_vector_ids(self) -> list[str]: ...
+
+    def delete_chunks(self, ids: list[str]) -> None: ...
+
+    def delete_paper_vectors(self, paper_ids: list[str]) -> None: ...
+
+
+class CommitRecord(Protocol):
+    """The paper graph as the record of what committed (``graph.PaperGraph``)."""
+
+    def chunk_ids(self, paper_ids: Sequence[str], scopes: Sequence[str] | None = None) -> dict[str, list[str]]: ...
+
+    def papers_by_ids(self, paper_ids: Sequence[str], scopes: Sequence[str] | None = None) -> Mapping[str, object]: ...
+
+
+class SweptParts(Protocol):
+    """What a sweep runs on: the vector store, the graph and the settings (``Library`` has them)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> OrphanVectors: ...
+
+    @property
+    def graph(self) -> CommitRecord: ...
 
 
 @dataclass
@@ -33,12 +68,13 @@ class Orphans:
         return {"orphan_chunks": len(self.chunks), "orphan_paper_vectors": len(self.papers)}
 
 
-def find_orphans(library, only: Orphans | None = None) -> Orphans:
+def find_orphans(parts: SweptParts, only: Orphans | None = None) -> Orphans:
     """Chunk vectors whose (paper, scope) and paper vectors whose paper the graph has not committed.
 
     ``only``: check just these ids again (the second look of a sweep).
     """
-    store, graph = library.store, library.graph
+    store, graph = parts.store, parts.graph
+    by_scope: dict[str, list[str]]
     if only is None:
         by_scope = store.chunk_ids_by_scope()
         paper_ids = store.paper_vector_ids()
@@ -56,24 +92,24 @@ def find_orphans(library, only: Orphans | None = None) -> Orphans:
     return Orphans(chunks=chunks, papers=[pid for pid in paper_ids if pid not in known])
 
 
-def sweep_orphans(library, grace_s: float | None = None) -> Orphans:
+def sweep_orphans(parts: SweptParts, grace_s: float | None = None) -> Orphans:
     """Delete orphan vectors that stay orphans for ``grace_s`` seconds; returns what was deleted."""
-    grace = library.settings.store.orphan_grace_s if grace_s is None else grace_s
-    first = find_orphans(library)
+    grace = parts.settings.store.orphan_grace_s if grace_s is None else grace_s
+    first = find_orphans(parts)
     if not first:
         return first
     if grace > 0:
         time.sleep(grace)
-    still = find_orphans(library, only=first)
-    library.store.delete_chunks(still.chunks)
-    library.store.delete_paper_vectors(still.papers)
+    still = find_orphans(parts, only=first)
+    parts.store.delete_chunks(still.chunks)
+    parts.store.delete_paper_vectors(still.papers)
     return still
 
 
-def sweep_orphans_logged(library, grace_s: float | None = None) -> Orphans | None:
+def sweep_orphans_logged(parts: SweptParts, grace_s: float | None = None) -> Orphans | None:
     """``sweep_orphans`` for a long-running face: the outcome is logged, never raised."""
     try:
-        gone = sweep_orphans(library, grace_s)
+        gone = sweep_orphans(parts, grace_s)
     except Exception as exc:  # a server that is down must not stop the face
         log.warning("orphan vector sweep did not run (%s); run `scholargraph doctor` later", exc)
         return None
@@ -81,16 +117,3 @@ def sweep_orphans_logged(library, grace_s: float | None = None) -> Orphans | Non
         log.info("removed %d chunk vector(s) and %d paper vector(s) left by an interrupted ingest",
                  len(gone.chunks), len(gone.papers))
     return gone
-
-
-def committed_chunks(graph, scopes: Sequence[str] | None = None) -> int:
-    """Chunks of committed papers in the scopes (what reads can return), from the graph."""
-    from scholargraph.graph.schema import paper_scopes
-
-    if scopes is not None and not scopes:
-        return 0
-    query = select(func.coalesce(func.sum(paper_scopes.c.n_chunks), 0))
-    if scopes is not None:
-        query = query.where(paper_scopes.c.scope.in_(list(scopes)))
-    with graph.db.read("counting chunks") as conn:
-        return int(conn.scalar(query))

@@ -120,7 +120,7 @@ class CitationGraph(GraphPart):
         if not paper.references:
             return
         keys = [resolve.reference_keys(paper.id, ref) for ref in paper.references]
-        matches = resolve.resolve_references(conn, keys, self.settings.title_match_threshold)
+        matches = resolve.resolve_references(conn, keys, self.settings)
         rows = []
         for position, (ref, key, match) in enumerate(zip(paper.references, keys, matches)):
             rows.append({
@@ -143,7 +143,7 @@ class CitationGraph(GraphPart):
     def _claim_references(self, conn: Connection, keys: resolve.Keys) -> set[str]:
         """Point other papers' references at the new paper where it is their best match;
         returns the citing papers whose edges must be rebuilt."""
-        matches = resolve.find_citing_references(conn, keys, self.settings.title_match_threshold)
+        matches = resolve.find_citing_references(conn, keys, self.settings)
         return set_targets(conn, matches)
 
     def _link_shared_authors(self, conn: Connection, paper_id: str) -> None:

@@ -112,6 +112,17 @@ class Membership(GraphPart):
             n, chunks, latest = conn.execute(query, {} if scopes is None else {"scopes": list(scopes)}).one()
             return int(n), int(chunks), str(latest)
 
+    def committed_chunks(self, scopes: Sequence[str] | None = None) -> int:
+        """Chunks of committed papers in the scopes (what reads can return); not the vector
+        store's count, which may hold the orphans of an interrupted ingest (``maintenance``)."""
+        if scopes is not None and not scopes:
+            return 0
+        query = select(func.coalesce(func.sum(paper_scopes.c.n_chunks), 0))
+        if scopes is not None:
+            query = query.where(paper_scopes.c.scope.in_(list(scopes)))
+        with self.db.read("counting chunks") as conn:
+            return int(conn.scalar(query) or 0)
+
     def chunk_ids(self, paper_ids: Sequence[str], scopes: Sequence[str] | None = None) -> dict[str, list[str]]:
         """Vector-store chunk ids of each visible paper, from its first visible scope.
 
@@ -156,7 +167,7 @@ class Membership(GraphPart):
 
     def _delete_papers(self, conn: Connection, paper_ids: Sequence[str]) -> None:
         """Remove papers and all that hangs on them (``removal``), noting whose 'similar' edges went."""
-        self._similar_stale.update(delete_papers(conn, paper_ids, self.settings.title_match_threshold))
+        self._similar_stale.update(delete_papers(conn, paper_ids, self.settings))
 
 
 # Statements run on every question, built once per shape (see paper_rows.py for why).

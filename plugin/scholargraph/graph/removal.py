@@ -24,9 +24,10 @@ from scholargraph.graph.schema import (
     paper_vectors,
     papers,
 )
+from scholargraph.settings import GraphSettings
 
 
-def delete_papers(conn: Connection, paper_ids: Sequence[str], title_match_threshold: float) -> set[str]:
+def delete_papers(conn: Connection, paper_ids: Sequence[str], rules: GraphSettings) -> set[str]:
     """Remove papers and everything hanging on them, inside the caller's transaction; re-resolve
     references that cited them. Returns the papers that lost a 'similar' edge to them."""
     similar_stale: set[str] = set()
@@ -64,7 +65,7 @@ def delete_papers(conn: Connection, paper_ids: Sequence[str], title_match_thresh
         linked = exists().where(pa.c.author_id == authors.c.id)
         conn.execute(delete(authors).where(authors.c.id.in_(chunk), ~linked))
     if orphaned:
-        matches = resolve.resolve_references(conn, orphaned, title_match_threshold)
+        matches = resolve.resolve_references(conn, orphaned, rules)
         found = {key.ref_id: match for key, match in zip(orphaned, matches) if match and key.ref_id is not None}
         set_targets(conn, found)
         sync_cites(conn, {key.owner for key in orphaned})

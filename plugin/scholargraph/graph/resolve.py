@@ -1,8 +1,8 @@
 """Citation resolution: which library paper does a reference point to, and the reverse.
 
 Keys are tried strongest first: DOI, then arXiv id, then title (exact, then fuzzy above
-``title_match_threshold``). A title match is refused when both years are known and far
-apart, and a reference never resolves to the paper that holds it. The reverse direction
+``graph.title_match_threshold``). A title match is refused when both years are known and
+further apart than ``graph.year_tolerance``, and a reference never resolves to the paper that holds it. The reverse direction
 (a new paper arrives: which existing references point to it?) applies the same rules, and
 also takes over references that were resolved by a weaker key, so the graph ends up the
 same whatever order papers are ingested in.
@@ -36,10 +36,8 @@ from scholargraph.graph.keys import (
 )
 from scholargraph.graph.schema import paper_references, papers
 from scholargraph.models import Paper, Reference
+from scholargraph.settings import GraphSettings
 
-# Preprint and journal version of one work are often a year or two apart; more than that,
-# and an equal title is more likely a different paper (a survey updated, a common phrase).
-YEAR_TOLERANCE = 2
 METHOD_RANK = {"title": 1, "arxiv": 2, "doi": 3}
 
 
@@ -109,8 +107,10 @@ def reference_keys(citing_id: str, ref: Reference) -> Keys:
     )
 
 
-def _years_compatible(a: int | None, b: int | None) -> bool:
-    return a is None or b is None or abs(a - b) <= YEAR_TOLERANCE
+def years_compatible(a: int | None, b: int | None, tolerance: int) -> bool:
+    """Preprint and journal version of one work are often a year or two apart; more than
+    ``tolerance``, and an equal title is more likely a different paper (a survey updated)."""
+    return a is None or b is None or abs(a - b) <= tolerance
 
 
 class TitleIndex:
@@ -126,11 +126,13 @@ class TitleIndex:
         self._plain_titles = [self.entries[i][1] for i in self._plain]
 
     def search(
-        self, norm: str | None, main: str | None, year: int | None, threshold: float
+        self, norm: str | None, main: str | None, year: int | None, rules: GraphSettings
     ) -> list[tuple[Any, float, int | None]]:
-        """Entries matching the title at ``threshold`` or better: (key, score, year)."""
+        """Entries matching the title at ``rules.title_match_threshold`` or better, in years
+        compatible with ``year``: (key, score, year)."""
         if not norm or not self.entries:
             return []
+        threshold = rules.title_match_threshold
         cutoff = min(100.0, threshold * 100.0)
         sub_cutoff = min(100.0, threshold * 100.0 / SUBTITLE_DISCOUNT)
         candidates = {i for _, _, i in process.extract(norm, self._full, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)}
@@ -143,7 +145,7 @@ class TitleIndex:
         found = []
         for i in candidates:
             key, e_norm, e_main, e_year = self.entries[i]
-            if not _years_compatible(year, e_year):
+            if not years_compatible(year, e_year, rules.year_tolerance):
                 continue
             score = title_match_score(norm, main, e_norm, e_main)
             if score >= threshold:
@@ -177,7 +179,7 @@ def _papers_by(conn: Connection, column: Any, values: set[str]) -> dict[str, lis
     return found
 
 
-def resolve_references(conn: Connection, refs: Sequence[Keys], threshold: float) -> list[Match | None]:
+def resolve_references(conn: Connection, refs: Sequence[Keys], rules: GraphSettings) -> list[Match | None]:
     """The library paper each reference points to (or None), in a handful of queries."""
     results: list[Match | None] = [None] * len(refs)
     by_doi = _papers_by(conn, papers.c.doi, {r.doi for r in refs if r.doi})
@@ -197,7 +199,7 @@ def resolve_references(conn: Connection, refs: Sequence[Keys], threshold: float)
         index = TitleIndex([tuple(row) for row in conn.execute(query)])
         for i in chunk:
             ref = refs[i]
-            hits = [h for h in index.search(ref.norm_title, ref.norm_main_title, ref.year, threshold) if h[0] != ref.owner]
+            hits = [h for h in index.search(ref.norm_title, ref.norm_main_title, ref.year, rules) if h[0] != ref.owner]
             if hits:
                 # best score; then the same year; then the smallest id, for a stable choice
                 paper_id, score, _ = min(hits, key=lambda h: (-h[1], h[2] != ref.year, h[0]))
@@ -205,7 +207,7 @@ def resolve_references(conn: Connection, refs: Sequence[Keys], threshold: float)
     return results
 
 
-def find_citing_references(conn: Connection, paper: Keys, threshold: float) -> dict[int, Match]:
+def find_citing_references(conn: Connection, paper: Keys, rules: GraphSettings) -> dict[int, Match]:
     """Stored references of other papers that should point to ``paper``: ref id -> match.
 
     Unresolved references that match it, and resolved ones it matches by a stronger key
@@ -230,11 +232,12 @@ def find_citing_references(conn: Connection, paper: Keys, threshold: float) -> d
         _block_filter(r, [paper]), others, weaker
     )
     if paper.year is not None:
-        query = query.where(or_(r.c.year.is_(None), r.c.year.between(paper.year - YEAR_TOLERANCE, paper.year + YEAR_TOLERANCE)))
+        tolerance = rules.year_tolerance
+        query = query.where(or_(r.c.year.is_(None), r.c.year.between(paper.year - tolerance, paper.year + tolerance)))
     rows = conn.execute(query).all()
     old_scores = {row.id: row.match_score for row in rows}
     index = TitleIndex([(row.id, row.norm_title, row.norm_main_title, row.year) for row in rows])
-    for ref_id, score, _ in index.search(paper.norm_title, paper.norm_main_title, paper.year, threshold):
+    for ref_id, score, _ in index.search(paper.norm_title, paper.norm_main_title, paper.year, rules):
         old = old_scores[ref_id]
         if ref_id not in found and (old is None or score > old):
             found[ref_id] = Match(paper.owner, "title", score)

@@ -18,23 +18,49 @@ frees places: ``refresh`` recomputes the edges of the papers they were similar t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from scholargraph.packed_vectors import unit_rows
-
-# Paper vectors sampled to estimate the library's cosine distribution: 256 give ~32k pairs.
-SAMPLE = 256
-# A new paper may enter the nearest lists of papers beyond its own nearest ones; these many
-# times similar_top_k of its neighbours are checked for a paper it pushed out.
-REACH = 2
+from scholargraph.settings import GraphSettings
 
 
-def library_level(library, z: float) -> float:
-    """Mean + ``z`` standard deviations of the cosine between two of the library's papers;
-    infinite below three papers, where "similar" has nothing to stand out from."""
-    sample = library.graph.paper_vector_sample(library.store.key, SAMPLE)
+class PaperVectors(Protocol):
+    """The vector store's paper vectors (``chroma_store.VectorStore``), searched by similarity."""
+
+    @property
+    def key(self) -> str:
+        """Names this model's rows in the graph's vector tables."""
+        ...
+
+    def similar_papers(self, vector: np.ndarray, k: int, exclude: str | None = None) -> list[tuple[str, float]]:
+        """Nearest papers by paper vector, as (paper_id, cosine), best first."""
+        ...
+
+    def paper_vector(self, paper_id: str) -> np.ndarray | None: ...
+
+
+class SimilarEdges(Protocol):
+    """What keeping 'similar' edges needs of the paper graph (``graph.PaperGraph``)."""
+
+    def has_paper(self, paper_id: str) -> bool: ...
+
+    def paper_matrix(self, paper_ids: Sequence[str], model: str) -> tuple[list[str], np.ndarray]: ...
+
+    def paper_vector_sample(self, model: str, size: int) -> np.ndarray: ...
+
+    def prune_similar(self, paper_id: str, keep: Iterable[str]) -> int: ...
+
+    def set_similar(self, paper_id: str, similar: Sequence[tuple[str, float]]) -> None: ...
+
+
+def library_level(vectors: PaperVectors, graph: SimilarEdges, z: float, sample_size: int) -> float:
+    """Mean + ``z`` standard deviations of the cosine between two of the library's papers
+    (estimated from ``sample_size`` paper vectors); infinite below three papers, where
+    "similar" has nothing to stand out from."""
+    sample = graph.paper_vector_sample(vectors.key, sample_size)
     if len(sample) < 3:
         return float("inf")
     unit = unit_rows(sample)
@@ -42,62 +68,68 @@ def library_level(library, z: float) -> float:
     return float(cosines.mean() + z * cosines.std())
 
 
-def nearest(library, vector: np.ndarray, k: int, paper_id: str, pending: str | None = None) -> list[tuple[str, float]]:
+def nearest(
+    vectors: PaperVectors, graph: SimilarEdges, vector: np.ndarray, k: int, paper_id: str, pending: str | None = None
+) -> list[tuple[str, float]]:
     """The ``k`` papers nearest ``vector`` (not ``paper_id`` itself), as (id, cosine), best first.
 
     Only papers the graph holds count (the vector store may keep a paper whose commit failed),
     and ``pending``, the paper being added.
     """
-    found = library.store.similar_papers(vector, k + 1, exclude=paper_id)
-    return [(pid, s) for pid, s in found if pid == pending or library.graph.has_paper(pid)][:k]
+    found = vectors.similar_papers(vector, k + 1, exclude=paper_id)
+    return [(pid, s) for pid, s in found if pid == pending or graph.has_paper(pid)][:k]
 
 
-def _vector(library, paper_id: str) -> np.ndarray | None:
-    kept, matrix = library.graph.paper_matrix([paper_id], library.store.key)
+def _vector(vectors: PaperVectors, graph: SimilarEdges, paper_id: str) -> np.ndarray | None:
+    kept, matrix = graph.paper_matrix([paper_id], vectors.key)
     if kept:
-        return matrix[0]
-    return library.store.paper_vector(paper_id)  # a paper stored before the graph kept vectors
+        row: np.ndarray = matrix[0]
+        return row
+    return vectors.paper_vector(paper_id)  # a paper stored before the graph kept vectors
 
 
-def edges_for_new_paper(library, paper_id: str, vector: np.ndarray, k: int, z: float) -> list[tuple[str, float]]:
+def edges_for_new_paper(
+    vectors: PaperVectors, graph: SimilarEdges, paper_id: str, vector: np.ndarray, settings: GraphSettings,
+) -> list[tuple[str, float]]:
     """The 'similar' edges of a paper about to be added (its vector already in the vector store).
 
     Papers whose nearest list it enters lose their edge to the paper it pushes out, now.
     """
+    k = settings.similar_top_k
     if k <= 0:
         return []
-    level = library_level(library, z)
+    level = library_level(vectors, graph, settings.similar_z, settings.similar_sample)
     out: list[tuple[str, float]] = []
-    for rank, (other, cosine) in enumerate(nearest(library, vector, REACH * k, paper_id)):
-        other_vector = _vector(library, other)
+    for rank, (other, cosine) in enumerate(nearest(vectors, graph, vector, settings.similar_reach * k, paper_id)):
+        other_vector = _vector(vectors, graph, other)
         if other_vector is None:
             continue
-        theirs = {pid for pid, _ in nearest(library, other_vector, k, other, pending=paper_id)}
+        theirs = {pid for pid, _ in nearest(vectors, graph, other_vector, k, other, pending=paper_id)}
         if paper_id in theirs:
-            library.graph.prune_similar(other, theirs)
+            graph.prune_similar(other, theirs)
             if rank < k and cosine >= level:
                 out.append((other, cosine))
     return out
 
 
-def edges_of(library, paper_id: str, k: int, level: float) -> list[tuple[str, float]]:
+def edges_of(vectors: PaperVectors, graph: SimilarEdges, paper_id: str, k: int, level: float) -> list[tuple[str, float]]:
     """The 'similar' edges ``paper_id`` should have now: its mutual nearest papers above ``level``."""
-    vector = _vector(library, paper_id)
+    vector = _vector(vectors, graph, paper_id)
     if vector is None or k <= 0:
         return []
     out = []
-    for other, cosine in nearest(library, vector, k, paper_id):
-        other_vector = _vector(library, other) if cosine >= level else None
-        if other_vector is not None and paper_id in {pid for pid, _ in nearest(library, other_vector, k, other)}:
+    for other, cosine in nearest(vectors, graph, vector, k, paper_id):
+        other_vector = _vector(vectors, graph, other) if cosine >= level else None
+        if other_vector is not None and paper_id in {pid for pid, _ in nearest(vectors, graph, other_vector, k, other)}:
             out.append((other, cosine))
     return out
 
 
-def refresh(library, paper_ids: Iterable[str], k: int, z: float) -> None:
+def refresh(vectors: PaperVectors, graph: SimilarEdges, paper_ids: Iterable[str], settings: GraphSettings) -> None:
     """Recompute the 'similar' edges of these papers (those a removed paper was similar to)."""
-    ids = [pid for pid in dict.fromkeys(paper_ids) if library.graph.has_paper(pid)]
+    ids = [pid for pid in dict.fromkeys(paper_ids) if graph.has_paper(pid)]
     if not ids:
         return
-    level = library_level(library, z)
+    level = library_level(vectors, graph, settings.similar_z, settings.similar_sample)
     for pid in ids:
-        library.graph.set_similar(pid, edges_of(library, pid, k, level))
+        graph.set_similar(pid, edges_of(vectors, graph, pid, settings.similar_top_k, level))

@@ -22,8 +22,9 @@ from scholargraph.graph.keys import (
     title_blocks,
     title_match_score,
 )
-from scholargraph.graph.resolve import YEAR_TOLERANCE
+from scholargraph.graph.resolve import years_compatible
 from scholargraph.library_io.links import arxiv_url, doi_url
+from scholargraph.settings import GraphSettings
 
 
 class _Groups:
@@ -71,7 +72,7 @@ def reading_list(library: Any, scopes: list[str] | None = None, min_citing: int 
                 continue  # nothing to recognise it by
             refs.append((paper_id, ref))
             groups.add(keys)
-    _join_near_titles(groups, refs, library.settings.graph.title_match_threshold)
+    _join_near_titles(groups, refs, library.settings.graph)
     members: dict[int, list[int]] = {}
     for i in range(len(refs)):
         members.setdefault(groups.find(i), []).append(i)
@@ -99,7 +100,7 @@ def reading_list(library: Any, scopes: list[str] | None = None, min_citing: int 
     return works[:limit] if limit else works
 
 
-def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], threshold: float) -> None:
+def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], rules: GraphSettings) -> None:
     """Titles extraction spelled differently ("Sci- BERT", a dropped subtitle) join when the
     resolver would call them the same work: they share a blocking key, score at least the
     graph's title threshold and their years are compatible."""
@@ -117,9 +118,9 @@ def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], t
                 if groups.find(i) == groups.find(j):
                     continue
                 (ni, mi, yi), (nj, mj, yj) = keys[i], keys[j]
-                if yi and yj and abs(yi - yj) > YEAR_TOLERANCE:
+                if yi and yj and not years_compatible(yi, yj, rules.year_tolerance):
                     continue
-                if title_match_score(ni, mi, nj, mj) >= threshold:
+                if title_match_score(ni, mi, nj, mj) >= rules.title_match_threshold:
                     groups.union(i, j)
 
 
