@@ -24,7 +24,8 @@ from typing import Any
 # Languages a text may be detected as: those the embedding models and answer prompts handle
 # (USE-multilingual's 16 include all of these; ``retrieval.prompts.LANGUAGE_NAMES`` names each).
 SUPPORTED: tuple[str, ...] = ("en", "zh", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "ko")
-# Below this share of the (renormalised) probability a short text's verdict is not trusted.
+# Below this share of the (renormalised) probability a short text's verdict is not trusted (a property
+# of the detector, checked by tests/test_language.py, not of a library: callers may pass their own).
 DEFAULT_FLOOR = 0.5
 # lingua's own switch: from 120 characters on it uses trigrams only, and they suffice.
 SHORT_CHARS = 120

@@ -14,6 +14,7 @@ not by an id: ids are content hashes, and parsers change.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -71,7 +72,7 @@ def load_context_set(path: Path | None = None) -> ContextSet:
     return ContextSet(data["papers"], questions)
 
 
-def match_papers(stored: list[dict[str, Any]], keys: dict[str, dict[str, str]]) -> dict[str, str]:
+def match_papers(stored: Sequence[Mapping[str, Any]], keys: dict[str, dict[str, str]]) -> dict[str, str]:
     """Paper key -> stored paper id, by title substring (case-insensitive), else by file name."""
     out: dict[str, str] = {}
     for key, spec in keys.items():

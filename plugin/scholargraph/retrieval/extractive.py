@@ -76,11 +76,6 @@ class ExtractiveAnswer:
         }
 
 
-def source_json(src: Source) -> dict[str, Any]:
-    """``Source.to_json`` (the name faces imported before sources converted themselves)."""
-    return src.to_json()
-
-
 def sentences_of(text: str) -> list[str]:
     """Sentences of a passage, by ``sentencex``'s rules for its script (abbreviations such as
     'et al.' and 'Fig. 2' do not end a sentence)."""

@@ -107,7 +107,7 @@ class KeywordIndexCache:
 
 # Latin words (hyphens kept: "Multi-LexSum"); a name glued to Chinese text still splits off.
 _NAME_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+(?:-[0-9a-z\u00c0-\u024f]+)*")
-MAX_NAME_WORDS = 3
+MAX_NAME_WORDS = 3  # a paper's short name ('paper plain'); a longer head is a sentence: a rule of titles, not a knob
 
 
 def paper_name(title: str) -> str | None:
