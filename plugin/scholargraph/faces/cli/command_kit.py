@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from typer.core import TyperCommand
 
+from scholargraph.setting_keys import field_info
 from scholargraph.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,15 +42,38 @@ def setting_default(key: str, labels: dict[Any, str] | None = None) -> str:
     return f"{(labels or {}).get(value, value)} from {key}"
 
 
+_SETTING_OPTIONS: dict[int, str] = {}  # id of an option -> the setting it stands for
+
+
+def setting_option(dotted: str, *flags: str, help: str, default: Any = None, **kwargs: Any) -> Any:
+    """An option that stands for one setting: left unset (None) the setting stays as the environment and
+    --set made it. The setting must exist (a ConfigError naming the closest one, so the CLI cannot start
+    with a stale name); tests/test_cli_options.py checks the option's type is the field's. Help names the
+    setting when its text does not already."""
+    field_info(Settings, dotted)
+    shown = kwargs.get("show_default")
+    if dotted not in help and not (isinstance(shown, str) and dotted in shown):
+        help = f"{help} (setting {dotted})"
+    option = typer.Option(default, *flags, help=help, **kwargs)
+    _SETTING_OPTIONS[id(option)] = dotted
+    return option
+
+
+def setting_of(option: object) -> str | None:
+    """The setting an option made by ``setting_option`` stands for; None for any other option."""
+    return _SETTING_OPTIONS.get(id(option))
+
+
 # Options several commands share (typer reads these as read-only descriptions).
 KBS_OPTION = typer.Option(None, "--kb", help=KB_HELP + " Repeat for several. Default: all.")
-K_OPTION = typer.Option(None, "--k", help="Passages to retrieve.", show_default=setting_default("retrieval.top_k"))
-HOPS_OPTION = typer.Option(None, "--hops", help="Graph hops to expand (0 = none).",
-                           show_default=setting_default("retrieval.hops"))
-HYBRID_OPTION = typer.Option(None, "--hybrid/--dense", help="Fuse BM25 with vectors.",
-                             show_default=setting_default("retrieval.hybrid", {True: "hybrid", False: "dense"}))
-LLM_URL_OPTION = typer.Option(None, "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url).")
-LLM_MODEL_OPTION = typer.Option(None, "--llm-model", help="Chat model name (llm.model).")
+K_OPTION = setting_option("retrieval.top_k", "--k", help="Passages to retrieve.",
+                          show_default=setting_default("retrieval.top_k"))
+HOPS_OPTION = setting_option("retrieval.hops", "--hops", help="Graph hops to expand (0 = none).",
+                             show_default=setting_default("retrieval.hops"))
+HYBRID_OPTION = setting_option("retrieval.hybrid", "--hybrid/--dense", help="Fuse BM25 with vectors.",
+                               show_default=setting_default("retrieval.hybrid", {True: "hybrid", False: "dense"}))
+LLM_URL_OPTION = setting_option("llm.base_url", "--llm-url", help="OpenAI-compatible chat LLM base URL (llm.base_url).")
+LLM_MODEL_OPTION = setting_option("llm.model", "--llm-model", help="Chat model name (llm.model).")
 
 
 def settings_of(ctx: typer.Context) -> Settings:

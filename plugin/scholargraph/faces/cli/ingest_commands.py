@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.faces.cli.command_kit import KB_HELP, library_of, setting_default, settings_of
+from scholargraph.faces.cli.command_kit import KB_HELP, library_of, setting_default, setting_option, settings_of
 from scholargraph.faces.cli.terminal import err, fail, print_json
 
 
@@ -17,10 +17,10 @@ def ingest(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     kb: str = typer.Option("default", "--kb", help=KB_HELP),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parse worker processes (0 = a parse thread beside embedding, the default)."),
-    executor: Optional[str] = typer.Option(
-        None, "--executor", help="Where parsing runs: 'local' or 'ray' (bulk imports; pip install 'scholargraph[ray]')."),
-    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address for --executor ray (default: RAY_ADDRESS, else a local Ray)."),
+    workers: Optional[int] = setting_option("parsing.workers", "--workers", help="Parse worker processes (0 = a parse thread beside embedding, the default)."),
+    executor: Optional[str] = setting_option(
+        "parsing.executor", "--executor", help="Where parsing runs: 'local' or 'ray' (bulk imports; pip install 'scholargraph[ray]')."),
+    address: Optional[str] = setting_option("parsing.ray_address", "--address", help="Ray cluster address for --executor ray (default: RAY_ADDRESS, else a local Ray)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Parse, chunk, embed and store papers; build their graph. Safe to re-run."""
@@ -67,14 +67,14 @@ def import_command(
                                      help="Zotero: each collection also becomes a scope KB/Collection/Sub."),
     linked_base: Optional[Path] = typer.Option(None, "--linked-base",
                                                help="Zotero: the Linked Attachment Base Directory, for relative linked files."),
-    zotero_api: Optional[str] = typer.Option(
-        None, "--zotero-api", help="Import through the Zotero API instead of a file: 'local' (the running Zotero 7 "
+    zotero_api: Optional[str] = setting_option(
+        "zotero.api", "--zotero-api", help="Import through the Zotero API instead of a file: 'local' (the running Zotero 7 "
         "desktop app) or 'web' (api.zotero.org, with --zotero-library and a key).", show_default=False),
-    zotero_library: Optional[str] = typer.Option(
-        None, "--zotero-library", help="Zotero API: 'users/<userID>' or 'groups/<groupID>' (setting zotero.library).",
+    zotero_library: Optional[str] = setting_option(
+        "zotero.library", "--zotero-library", help="Zotero API: 'users/<userID>' or 'groups/<groupID>' (setting zotero.library).",
         show_default=setting_default("zotero.library")),
-    zotero_key: Optional[str] = typer.Option(
-        None, "--zotero-key", help="Zotero Web API key; better from env SCHOLARGRAPH_ZOTERO__API_KEY (setting "
+    zotero_key: Optional[str] = setting_option(
+        "zotero.api_key", "--zotero-key", help="Zotero Web API key; better from env SCHOLARGRAPH_ZOTERO__API_KEY (setting "
         "zotero.api_key). Never printed.", show_default=False),
     full: bool = typer.Option(False, "--full", help="Zotero API: read the whole library again, not only what changed."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),

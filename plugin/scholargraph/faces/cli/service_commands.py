@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.faces.cli.command_kit import library_of, setting_default, settings_of
+from scholargraph.faces.cli.command_kit import library_of, setting_default, setting_option, settings_of
 from scholargraph.faces.cli.terminal import err, fail, print_json
 
 
@@ -23,8 +23,8 @@ def upgrade(ctx: typer.Context) -> None:
 
 def doctor(
     ctx: typer.Context,
-    grace: Optional[float] = typer.Option(
-        None, "--grace", help="Seconds a vector must stay orphaned before it is deleted (default store.orphan_grace_s; "
+    grace: Optional[float] = setting_option(
+        "store.orphan_grace_s", "--grace", help="Seconds a vector must stay orphaned before it is deleted (default store.orphan_grace_s; "
         "0 when nothing else writes to the library)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -44,12 +44,12 @@ def doctor(
 
 def serve(
     ctx: typer.Context,
-    host: Optional[str] = typer.Option(None, "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST).",
+    host: Optional[str] = setting_option("service.host", "--host", help="Bind address (env SCHOLARGRAPH_SERVICE__HOST).",
                                        show_default=setting_default("service.host")),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT).",
+    port: Optional[int] = setting_option("service.port", "--port", help="Port (env SCHOLARGRAPH_SERVICE__PORT).",
                                        show_default=setting_default("service.port")),
-    insecure_no_auth: bool = typer.Option(
-        False, "--insecure-no-auth",
+    insecure_no_auth: bool = setting_option(
+        "service.insecure_no_auth", "--insecure-no-auth", default=False,
         help="Serve a non-loopback address without an API key (only behind a proxy that authenticates)."),
 ) -> None:
     """Run the HTTP service: Open WebUI external document loader, ingest, search, graph view."""
