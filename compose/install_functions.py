@@ -15,7 +15,14 @@ installer gives the Assistant's model such a record (read for all users), and wi
 ``--share-models`` other models too (ids, or ``*`` for every model Open WebUI lists that has no
 record yet). Models that already have a record are left as the admin set them.
 
-  python compose/install_functions.py --url http://localhost:8080 --api-key sk-...
+``--loader-url`` (and ``--loader-key``, the service's ``SCHOLARGRAPH_SERVICE__API_KEY``) makes the
+ScholarGraph service Open WebUI's External document loader (*Admin Panel → Settings → Documents*):
+uploads are parsed by ScholarGraph (sections, pages, OCR of scans, errors that name the file), and
+the Event function files that same parse into the knowledge base. The setting is read first and
+written only when it differs.
+
+  python compose/install_functions.py --url http://localhost:8080 --api-key sk-... \
+      --loader-url http://localhost:8765 --loader-key "$SCHOLARGRAPH_SERVICE__API_KEY"
 
 Environment (each option's default):
   OPEN_WEBUI_URL          --url: base URL of Open WebUI (default http://open-webui:8080)
@@ -29,6 +36,8 @@ Environment (each option's default):
   SCHOLARGRAPH_FUNCTION_VALVES  --valves: optional valve presets, see above
   SCHOLARGRAPH_ASSISTANT_MODEL  --assistant-model: the Open WebUI model that writes the Assistant's answers
   SCHOLARGRAPH_SHARE_MODELS     --share-models: more models to give a read-for-users record ('*' = all unrecorded)
+  SCHOLARGRAPH_LOADER_URL       --loader-url: the ScholarGraph service Open WebUI sends uploads to (PUT {URL}/process)
+  SCHOLARGRAPH_LOADER_KEY       --loader-key: that service's API key
 
 Exit status: 0 when every function is installed and active, 1 otherwise (each failure printed).
 """
@@ -260,6 +269,23 @@ class Installer:
                 done[mid] = "shared (read for all users)"
         return done
 
+    # -- document loader ------------------------------------------------------------------
+    def use_loader(self, url: str, key: str) -> str:
+        """Make the ScholarGraph service Open WebUI's External document loader; 'unchanged' when
+        it already is (the current setting is read first), else 'set'."""
+        response = self.client.get("/api/v1/retrieval/config")
+        if response.status_code != 200:
+            raise InstallError(f"GET /api/v1/retrieval/config: HTTP {response.status_code} {_detail(response)}")
+        current = response.json() or {}
+        wanted = {"CONTENT_EXTRACTION_ENGINE": "external", "EXTERNAL_DOCUMENT_LOADER_URL": url.rstrip("/"),
+                  "EXTERNAL_DOCUMENT_LOADER_API_KEY": key}
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return "unchanged"
+        updated = self._post("/api/v1/retrieval/config/update", wanted)
+        if any(updated.get(k) != v for k, v in wanted.items() if k in updated):
+            raise InstallError(f"Open WebUI did not take the document loader setting: {json.dumps(updated)[:300]}")
+        return "set"
+
     def set_valves(self, fid: str, presets: dict) -> None:
         """Apply presets for valves the function declares; leave others as they are."""
         spec = self.client.get(f"/api/v1/functions/id/{fid}/valves/spec")
@@ -302,6 +328,11 @@ def parse_args(argv: list[str] | None, env: dict[str, str]) -> argparse.Namespac
     parser.add_argument("--share-models", default=env.get("SCHOLARGRAPH_SHARE_MODELS", ""),
                         help="comma-separated model ids (or '*') that get a read-for-all-users record, besides "
                         "the Assistant: needed for 'Show paper graph' when users chat through BYPASS_MODEL_ACCESS_CONTROL")
+    parser.add_argument("--loader-url", default=env.get("SCHOLARGRAPH_LOADER_URL", ""),
+                        help="the ScholarGraph service's URL as Open WebUI reaches it: makes it Open WebUI's External "
+                        "document loader (env SCHOLARGRAPH_LOADER_URL)")
+    parser.add_argument("--loader-key", default=env.get("SCHOLARGRAPH_LOADER_KEY", ""),
+                        help="the service's API key, SCHOLARGRAPH_SERVICE__API_KEY (env SCHOLARGRAPH_LOADER_KEY)")
     parser.add_argument("--wait", type=float, default=float(env.get("INSTALL_WAIT_S", "300")),
                         help="seconds to wait for Open WebUI to answer /health")
     return parser.parse_args(argv if argv is not None else [])
@@ -351,6 +382,13 @@ def main(env: dict[str, str] | None = None, transport: httpx.BaseTransport | Non
         except (InstallError, httpx.HTTPError) as exc:
             failures += 1
             print(f"error: sharing models: {exc}", file=sys.stderr)
+        if args.loader_url:
+            try:
+                outcome = installer.use_loader(args.loader_url, args.loader_key)
+                print(f"document loader {args.loader_url.rstrip('/')}: {outcome}")
+            except (InstallError, httpx.HTTPError) as exc:
+                failures += 1
+                print(f"error: document loader: {exc}", file=sys.stderr)
     return 1 if failures else 0
 
 

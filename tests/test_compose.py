@@ -341,6 +341,28 @@ def test_gpu_profile_wires_open_webui(config, env):
     assert "open-webui:v0.12.4" in DOCKERFILE.read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("profile", ["gpu", "cpu"])
+def test_the_loader_and_open_webui_share_the_parse_of_each_upload(config, profile):
+    """The service parses each upload as Open WebUI's document loader and leaves the parse in
+    parsing.cache_dir; Open WebUI's Event function takes it from the same volume (one parse, one OCR)."""
+    services = enabled(config, (profile,))
+    suffix = "" if profile == "gpu" else "-cpu"
+    service, owui = services[f"scholargraph{suffix}"], services[f"open-webui{suffix}"]
+    mounts = {}
+    for name, svc in (("service", service), ("open-webui", owui)):
+        folder = env_of(svc)["SCHOLARGRAPH_PARSING__CACHE_DIR"]
+        volume = [v.split(":")[0] for v in svc["volumes"] if v.split(":")[1] == folder]
+        assert volume and volume[0] in config["volumes"], f"{name}: nothing mounted at {folder}"
+        mounts[name] = volume[0]
+    assert mounts["service"] == mounts["open-webui"]
+    assert "/parsed" in DOCKERFILE.read_text(encoding="utf-8")  # owned by the service's user in its image
+    # the installer keeps the service Open WebUI's document loader, with the service's own key
+    installer = env_of(services["functions-installer"])
+    assert installer["SCHOLARGRAPH_LOADER_URL"] == env_of(owui)["EXTERNAL_DOCUMENT_LOADER_URL"] == "http://scholargraph:8765"
+    assert installer["SCHOLARGRAPH_LOADER_KEY"] == env_of(service)["SCHOLARGRAPH_SERVICE__API_KEY"] != ""
+    assert "scholargraph" in aliases(service)
+
+
 def test_cpu_profile_needs_no_gpu_and_no_vllm(config):
     services = enabled(config, ("cpu",))
     assert not [n for n in services if n.startswith("vllm")]
@@ -390,7 +412,8 @@ def test_every_scholargraph_variable_is_a_setting_and_parses(config, profiles, m
         variables = {k: v for k, v in env_of(svc).items() if k.startswith("SCHOLARGRAPH_")}
         # the installer's own options (compose/install_functions.py), not engine settings
         not_settings = {"SCHOLARGRAPH_URL", "SCHOLARGRAPH_API_KEY", "SCHOLARGRAPH_FUNCTION_VALVES",
-                        "SCHOLARGRAPH_ASSISTANT_MODEL", "SCHOLARGRAPH_SHARE_MODELS"}
+                        "SCHOLARGRAPH_ASSISTANT_MODEL", "SCHOLARGRAPH_SHARE_MODELS", "SCHOLARGRAPH_LOADER_URL",
+                        "SCHOLARGRAPH_LOADER_KEY"}
         unknown = [k for k in variables if not _setting_exists(k) and k not in not_settings]
         assert not unknown, f"{name}: no such setting {unknown}"
         if not any(k.startswith("SCHOLARGRAPH_EMBEDDING__") for k in variables):

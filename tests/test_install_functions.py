@@ -21,6 +21,8 @@ class FakeOpenWebUI(compose_tests.FakeOpenWebUI):
         super().__init__()
         self.models = [{"id": "stub-model", "name": "Stub"}, {"id": "gpt-x", "name": "GPT X"}]
         self.records: dict[str, dict] = {"gpt-x": {"id": "gpt-x", "access_grants": []}}
+        self.retrieval = {"CONTENT_EXTRACTION_ENGINE": "", "EXTERNAL_DOCUMENT_LOADER_URL": "",
+                          "EXTERNAL_DOCUMENT_LOADER_API_KEY": "", "CHUNK_SIZE": 1000}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -41,6 +43,13 @@ class FakeOpenWebUI(compose_tests.FakeOpenWebUI):
         if path == "/api/v1/models/all":
             self.calls.append(f"GET {path}")
             return httpx.Response(200, json=list(self.records.values()))
+        if path == "/api/v1/retrieval/config":
+            self.calls.append(f"GET {path}")
+            return httpx.Response(200, json=self.retrieval)
+        if path == "/api/v1/retrieval/config/update":
+            self.calls.append(f"POST {path}")
+            self.retrieval.update({k: v for k, v in json.loads(request.content).items() if v is not None})
+            return httpx.Response(200, json=self.retrieval)
         if path == "/api/v1/models/model/access/update":
             self.calls.append(f"POST {path}")
             body = json.loads(request.content)
@@ -110,3 +119,26 @@ def test_a_key_that_is_not_an_admins_is_refused(tmp_path, capsys):
     argv = ["--url", "http://owui.test", "--api-key", "sk-wrong", "--functions-dir", str(_folder(tmp_path)), "--wait", "5"]
     assert installer.main({}, httpx.MockTransport(FakeOpenWebUI()), argv) == 1
     assert "refused the API key" in capsys.readouterr().err
+
+
+def test_the_service_becomes_open_webuis_document_loader_once(tmp_path, capsys):
+    installer = compose_tests._load_installer()
+    fake = FakeOpenWebUI()
+    transport = httpx.MockTransport(fake)
+    argv = ["--url", "http://owui.test", "--api-key", KEY, "--functions-dir", str(_folder(tmp_path)), "--wait", "5",
+            "--loader-url", "http://scholargraph:8765/", "--loader-key", "sg-key"]
+    assert installer.main({}, transport, argv) == 0
+    assert fake.retrieval == {"CONTENT_EXTRACTION_ENGINE": "external", "EXTERNAL_DOCUMENT_LOADER_URL": "http://scholargraph:8765",
+                              "EXTERNAL_DOCUMENT_LOADER_API_KEY": "sg-key", "CHUNK_SIZE": 1000}  # the rest untouched
+    assert "document loader http://scholargraph:8765: set" in capsys.readouterr().out
+
+    fake.calls.clear()
+    assert installer.main({}, transport, argv) == 0  # a second run reads the setting and leaves it
+    assert "POST /api/v1/retrieval/config/update" not in fake.calls
+    assert "document loader http://scholargraph:8765: unchanged" in capsys.readouterr().out
+
+    env = {"SCHOLARGRAPH_LOADER_URL": "http://scholargraph:8765", "SCHOLARGRAPH_LOADER_KEY": "rotated"}
+    assert installer.main(env, transport, argv[:-4]) == 0  # compose passes them in the environment
+    assert fake.retrieval["EXTERNAL_DOCUMENT_LOADER_API_KEY"] == "rotated"
+    assert installer.main({}, transport, argv[:-4]) == 0  # without --loader-url the setting is left alone
+    assert fake.retrieval["EXTERNAL_DOCUMENT_LOADER_API_KEY"] == "rotated"

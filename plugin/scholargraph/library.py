@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     from scholargraph.retrieval.library_overview import Overview
     from scholargraph.retrieval.results import SearchResult
     from scholargraph.retrieval.search import Searcher
+    from scholargraph.models import Paper
 
 log = logging.getLogger("scholargraph")
 
@@ -265,6 +266,30 @@ class Library:
     def chunk_texts(self, scopes: list[str] | None = None) -> list[ChunkHit]:
         """Every stored chunk of the scopes with its text (an evaluation's BM25 baseline)."""
         return self.store.texts(scopes)
+
+    def sources_in_scope(self, scope: str) -> dict[str, list[str]]:
+        """Every source (file) recorded in a scope and the paper ids it holds."""
+        return self.graph.sources_in_scope(scope)
+
+    def papers_by_ids(self, paper_ids: list[str], scopes: list[str] | None = None) -> dict[str, PaperRow]:
+        """The papers among ``paper_ids`` visible in ``scopes``, by id."""
+        return self.graph.papers_by_ids(paper_ids, scopes)
+
+    @staticmethod
+    def readable_suffixes() -> frozenset[str]:
+        """File suffixes the library parses (.pdf, .docx, .html, .md, .txt, ...)."""
+        from scholargraph.parsing import SUPPORTED_SUFFIXES
+
+        return frozenset(SUPPORTED_SUFFIXES)
+
+    @staticmethod
+    def parse_for_loader(path: Path, settings: Settings) -> Paper:
+        """Parse a file for a document loader (Open WebUI's ``PUT /process``) and keep the parse in
+        ``parsing.cache_dir``, so ingesting the same bytes later takes it instead of parsing again.
+        No library is opened: a loader only reads files. Raises ParseError naming the file."""
+        from scholargraph.parsing.pipeline import parse_and_keep
+
+        return parse_and_keep(path, settings.parsing)
 
     def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
         stats = dict(self.graph.stats(scopes))

@@ -9,6 +9,7 @@ reference list, 6. language. Top-level and free of global state other than a per
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import HeadingRules, is_abstract_heading
 from scholargraph.parsing.layout import clean_pieces, tidy_pdf
 from scholargraph.parsing.metadata import FrontMatter, compact, front_matter
+from scholargraph.parsing.parse_cache import ParseCache
 from scholargraph.parsing.pdf import read_pdf
 from scholargraph.parsing.pdf_references import best_references, drop_reference_text
 from scholargraph.parsing.references import parse_references
@@ -31,6 +33,8 @@ from scholargraph.parsing.sections import build_sections
 from scholargraph.parsing.text import clean_text
 from scholargraph.parsing.validate import check_file
 from scholargraph.settings import ParsingSettings
+
+log = logging.getLogger(__name__)
 
 MIN_ABSTRACT_CHARS = 200
 _NOT_ABSTRACT = re.compile(
@@ -63,6 +67,13 @@ class ParseStats:
     extract_seconds: float = 0.0  # opening the file and reading its elements (OCR included)
     ocr_pages: list[int] = field(default_factory=list)
     ocr_seconds: float = 0.0
+    cached: bool = False  # taken from the parse cache: the document loader parsed these bytes
+
+
+def parse_cache(settings: ParsingSettings) -> ParseCache | None:
+    """The folder of waiting parses these settings name (None for bare ParsingSettings)."""
+    folder = settings.cache_folder
+    return ParseCache(folder, settings.cache_ttl_s) if folder is not None else None
 
 
 def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Paper:
@@ -74,16 +85,38 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
     return parse_file_with_stats(path, settings)[0]
 
 
+def parse_and_keep(path: str | Path, settings: ParsingSettings) -> Paper:
+    """Parse for a document loader (Open WebUI's ``PUT /process``) and leave the parse in
+    ``parsing.cache_dir``, so the ingest of the same bytes takes it instead of parsing again."""
+    paper, stats = parse_file_with_stats(path, settings)
+    cache = parse_cache(settings)
+    if cache is not None:
+        try:
+            cache.put(paper, stats.ocr_pages, stats.ocr_seconds)
+        except OSError as exc:  # the ingest will parse again: slower, not wrong
+            log.warning("cannot keep the parse of %s in %s (%s)", Path(path).name, cache.folder, exc)
+    return paper
+
+
 def parse_file_with_stats(
     path: str | Path, settings: ParsingSettings | None = None, digest: str | None = None
 ) -> tuple[Paper, ParseStats]:
     """``parse_file`` plus where the time went; ``digest``: the content hash when the caller
-    already computed it (ingest hashes every file to skip known ones), so it is read once."""
+    already computed it (ingest hashes every file to skip known ones), so it is read once.
+    A parse the document loader left for these bytes (``parse_and_keep``) is taken instead."""
     started, cpu = time.perf_counter(), time.thread_time()
     settings = settings or ParsingSettings()
     path = Path(path).expanduser().absolute()
     suffix = check_file(path, settings)
     digest = digest or content_hash(path)
+    cache = parse_cache(settings)
+    taken = cache.take(digest) if cache is not None else None
+    if taken is not None:  # the document loader's parse of these bytes (Open WebUI upload)
+        paper, ocr_pages, ocr_seconds = taken
+        paper.source = str(path)
+        log.info("%s: parse taken from the parse cache (%s)", path.name, cache.folder if cache else "")
+        return paper, ParseStats(seconds=time.perf_counter() - started, ocr_pages=ocr_pages,
+                                 ocr_seconds=ocr_seconds, cached=True)
     doc = _extract_pdf(path, settings) if suffix == ".pdf" else _extract_markup(path, suffix)
     stats = ParseStats(
         extract_seconds=time.perf_counter() - started, ocr_pages=doc.ocr_pages, ocr_seconds=doc.ocr_seconds
@@ -128,6 +161,7 @@ def parse_file_with_stats(
     )
     stats.seconds = time.perf_counter() - started
     stats.cpu_seconds = time.thread_time() - cpu
+    log.info("%s: parsed, %d pages in %.1f s", path.name, paper.pages, stats.seconds)
     return paper, stats
 
 
