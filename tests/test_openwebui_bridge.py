@@ -282,6 +282,38 @@ def test_events_keep_the_scope_in_step(owui, filter_valves):
     assert run(sg.handle_event({"event": "chat.created"}, None, valves)) is None
 
 
+def test_a_knowledge_upload_is_parsed_once_by_the_loader_and_filed_by_either_event(owui, filter_valves, tmp_path,
+                                                                                     monkeypatch):
+    """ScholarGraph as Open WebUI's document loader: PUT /process parses the upload and keeps the
+    parse; the Event function's ingest takes it, and Open WebUI's second event for the same upload
+    (retrieval.content.processed, then knowledge.file.added) reads nothing."""
+    from scholargraph.faces.openwebui.loader import process_upload
+    from scholargraph.parsing import pipeline
+
+    parsed: list[str] = []
+    extract = pipeline._extract_markup
+    monkeypatch.setattr(pipeline, "_extract_markup", lambda path, suffix: parsed.append(path.name) or extract(path, suffix))
+    valves = load(FUNCTION_FILES["Event"]).Event.Valves(data_dir=filter_valves.data_dir)
+    settings = sg.settings_from_valves(valves)
+    stored = Path(owui.files["f-md"].path)
+    spooled = tmp_path / "spooled-body"
+    shutil.copy(stored, spooled)
+    docs = process_upload(spooled, stored.name, "text/markdown", settings)  # what the service's PUT /process runs
+    assert docs and parsed == ["f-md_sample.md"]
+
+    processed = {"event": "retrieval.content.processed", "subject": {"type": "file", "id": "f-md"},
+                 "data": {"collection_name": "kb1"}}
+    added = {"event": "knowledge.file.added", "subject": {"type": "knowledge.file", "id": "f-md"},
+             "data": {"knowledge_id": "kb1"}}
+    assert run(sg.handle_event(processed, None, valves)).startswith("added: sample.md: Graph-Augmented Retrieval")
+    assert run(sg.handle_event(added, None, valves)) == "skipped: sample.md: already indexed"
+    assert parsed == ["f-md_sample.md"]  # one parse for the upload, the loader's
+    assert list(settings.parsing.cache_folder.glob("*.json")) == []  # taken by the ingest
+    library = sg.get_library(settings)
+    assert [p["title"] for p in library.papers(["kb:kb1"])] == [docs[0]["metadata"]["title"]]
+    assert owui.files["f-md"].meta["scholargraph"]["status"] == "indexed"
+
+
 def test_a_file_uploaded_twice_to_a_knowledge_base_survives_removing_one_copy(owui, filter_valves):
     library = sg.get_library(sg.settings_from_valves(filter_valves))
     owui.add_file("f-md2", "sample.md", "alice")  # the same paper again, another upload

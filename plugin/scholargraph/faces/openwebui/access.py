@@ -12,7 +12,7 @@ from typing import Any
 from scholargraph.faces.openwebui.runtime import log, run_blocking
 
 
-async def user_model(user: dict[str, Any]):
+async def user_model(user: dict[str, Any]) -> Any:
     """Open WebUI's own record of the user (role and groups as the database has them now)."""
     from open_webui.models.users import Users
 
@@ -35,10 +35,22 @@ async def readable(user: dict[str, Any], knowledge_ids: Iterable[str], file_ids:
     return {k for k in kbs if k in allowed}, {f for f in files if f"file-{f}" in allowed}
 
 
-async def knowledge_base(knowledge_id: str):
+async def knowledge_base(knowledge_id: str) -> Any:
     from open_webui.models.knowledge import Knowledges
 
     return await Knowledges.get_knowledge_by_id(knowledge_id)
+
+
+def is_external(kb: Any) -> bool:
+    """Open WebUI's external knowledge bases (``meta.source == "external"``, answered by a retriever
+    outside Open WebUI) stay with Open WebUI: ScholarGraph neither indexes nor searches them."""
+    return (getattr(kb, "meta", None) or {}).get("source") == "external"
+
+
+async def own_knowledge_base(knowledge_id: str) -> Any:
+    """The knowledge base when it exists and ScholarGraph keeps it (not external), else None."""
+    kb = await knowledge_base(knowledge_id)
+    return None if kb is None or is_external(kb) else kb
 
 
 async def knowledge_files(knowledge_id: str) -> list[Any]:

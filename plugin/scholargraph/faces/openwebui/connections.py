@@ -135,7 +135,7 @@ def _error_text(error: Any) -> str:
         try:
             error = json.loads(error)
         except ValueError:
-            return error[:200]
+            return str(error[:200])
     if isinstance(error, dict):
         inner = error.get("error", error)
         if isinstance(inner, dict):

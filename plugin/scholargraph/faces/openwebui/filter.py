@@ -4,7 +4,7 @@ Open WebUI graph-aware sources in place of its own RAG."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import base_url, file_name, file_state
@@ -30,6 +30,9 @@ from scholargraph.faces.openwebui.sources import handoff_items, pack_sources, pl
 from scholargraph.faces.openwebui.valves import settings_from_valves
 from scholargraph.retrieval.prompts import LANGUAGE_NAMES
 
+if TYPE_CHECKING:
+    from scholargraph.library import Library
+
 
 @dataclass
 class Plan:
@@ -40,7 +43,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
-async def plan_chat(library, items: list[dict[str, Any]], user: dict[str, Any], emitter: Emitter = None,
+async def plan_chat(library: Library, items: list[dict[str, Any]], user: dict[str, Any], emitter: Emitter = None,
                     index_missing: bool = True) -> Plan:
     """Check access to every attached knowledge base and file; index what is not indexed yet."""
     plan = Plan()
@@ -52,9 +55,8 @@ async def plan_chat(library, items: list[dict[str, Any]], user: dict[str, Any], 
     for kb_id in kb_ids:
         if kb_id not in kbs:
             continue
-        kb = await access.knowledge_base(kb_id)
-        if kb is None or (kb.meta or {}).get("source") == "external":
-            continue  # external knowledge bases stay with Open WebUI
+        if await access.own_knowledge_base(kb_id) is None:
+            continue  # gone, or an external knowledge base: Open WebUI's own
         outcomes = await sync_knowledge(library, kb_id, emitter, index_missing)
         state = await knowledge_state(library, kb_id, outcomes)
         if not state.complete:  # say it where users look: the chat's status line
@@ -71,9 +73,9 @@ async def plan_chat(library, items: list[dict[str, Any]], user: dict[str, Any], 
         if not is_paper_file(name):
             continue  # images, spreadsheets...: Open WebUI's own handling
         scope = file_scope(file_id)
-        state = file_state(record)
-        if state.get("status") == "failed":
-            plan.notes.append(state.get("error") or f"{name}: could not be indexed")
+        recorded = file_state(record)
+        if recorded.get("status") == "failed":
+            plan.notes.append(recorded.get("error") or f"{name}: could not be indexed")
             continue
         if not await run_blocking(files_in_scope, library, scope):
             if not index_missing:
@@ -162,8 +164,7 @@ async def reserve_for_pipe(body: dict[str, Any], metadata: dict[str, Any] | None
     mine: list[dict[str, Any]] = []
     for item in items:
         if item.get("type") == "collection" and item.get("id"):
-            kb = await access.knowledge_base(str(item["id"]))
-            if kb is not None and (kb.meta or {}).get("source") != "external":
+            if await access.own_knowledge_base(str(item["id"])) is not None:
                 mine.append(item)
         elif item.get("type") == "file" and is_paper_file(item.get("name") or (item.get("file") or {}).get("filename") or ""):
             mine.append(item)

@@ -4,43 +4,62 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import file_name, file_state
 from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
 from scholargraph.faces.openwebui.scopes import file_source, is_paper_file, kb_scope, parse_file_source
 
+if TYPE_CHECKING:
+    from scholargraph.ingest import IngestReport
+    from scholargraph.library import Library
 
-def sources_of_file(library, scope: str, file_id: str) -> list[str]:
+
+def sources_of_file(library: Library, scope: str, file_id: str) -> list[str]:
     """The recorded sources in ``scope`` that are this Open WebUI file."""
-    return [s for s in library.graph.sources_in_scope(scope) if (parsed := parse_file_source(s)) and parsed[0] == file_id]
+    return [s for s in library.sources_in_scope(scope) if (parsed := parse_file_source(s)) and parsed[0] == file_id]
 
 
-def files_in_scope(library, scope: str) -> dict[str, str]:
+def files_in_scope(library: Library, scope: str) -> dict[str, str]:
     """Open WebUI file id -> paper id for every file recorded in a scope (duplicates included)."""
     out: dict[str, str] = {}
-    for source, paper_ids in library.graph.sources_in_scope(scope).items():
+    for source, paper_ids in library.sources_in_scope(scope).items():
         parsed = parse_file_source(source)
         if parsed and paper_ids:
             out[parsed[0]] = paper_ids[0]
     return out
 
 
-def _ingest_file(library, path: str, file_id: str, name: str, scope: str):
+def _recorded(library: Library, scope: str, file_id: str) -> tuple[str, str | None] | None:
+    """(name, paper id) when this Open WebUI file is already recorded in the scope, else None."""
+    for source, paper_ids in library.sources_in_scope(scope).items():
+        known = parse_file_source(source)
+        if known and known[0] == file_id:
+            return known[1], paper_ids[0] if paper_ids else None
+    return None
+
+
+def _ingest_file(library: Library, path: str, file_id: str, name: str, scope: str) -> IngestReport | None:
+    """The ingest report, or None when the file got recorded meanwhile (checked under the lock:
+    Open WebUI dispatches both events of one upload at once)."""
     with WRITE_LOCK:
+        if _recorded(library, scope, file_id):
+            return None
         return library.ingest([path], scope=scope, sources={str(Path(path).resolve()): file_source(file_id, name)})
 
 
-def _remove_file(library, scope: str, file_id: str) -> list[str]:
+def remove_file(library: Library, scope: str, file_id: str) -> list[str]:
     """Forget one file; its paper stays while another file of the same content remains."""
     with WRITE_LOCK:
         return [pid for source in sources_of_file(library, scope, file_id) for pid in library.remove_source(scope, source)]
 
 
-def _delete_scope(library, scope: str) -> list[str]:
+def delete_scope(library: Library, scope: str) -> list[str]:
+    """Forget a scope; papers no other scope holds are deleted."""
     with WRITE_LOCK:
         return library.delete_scope(scope)
 
@@ -54,8 +73,15 @@ class IndexOutcome:
     paper_id: str | None = None
 
 
-async def index_file(library, file_id: str, scope: str, record: Any = None, path: str | None = None) -> IndexOutcome:
-    """Ingest one Open WebUI file into a scope; the outcome is also written to the file's meta."""
+async def index_file(library: Library, file_id: str, scope: str, record: Any = None,
+                     path: str | None = None) -> IndexOutcome:
+    """Ingest one Open WebUI file into a scope; the outcome is also written to the file's meta.
+
+    A file already recorded in the scope is not read again: Open WebUI sends each knowledge
+    upload twice (``retrieval.content.processed``, then ``knowledge.file.added``)."""
+    known = await run_blocking(_recorded, library, scope, file_id)
+    if known:
+        return IndexOutcome(file_id, known[0], "skipped", f"{known[0]}: already indexed", known[1])
     if record is None or path is None:
         record, path = await access.openwebui_file(file_id)
     name = file_name(record) if record is not None else file_id
@@ -64,21 +90,24 @@ async def index_file(library, file_id: str, scope: str, record: Any = None, path
     if not is_paper_file(name):
         return IndexOutcome(file_id, name, "unsupported", f"{name}: not a paper file ScholarGraph reads")
     report = await run_blocking(_ingest_file, library, path, file_id, name, scope)
+    if report is None:
+        return IndexOutcome(file_id, name, "skipped", f"{name}: already indexed")
     paper_id = next(iter(report.paper_ids.values()), None)
     if report.failed:
         reason = report.failed[0][1].replace(Path(path).name, name)
         await access.mark_file(file_id, status="failed", error=reason, scope=scope)
         return IndexOutcome(file_id, name, "failed", reason, paper_id)
     state = "added" if report.added else "copied" if report.copied else "skipped"
-    papers = await run_blocking(library.graph.get_paper, paper_id) if paper_id else None
+    papers = await run_blocking(library.get_paper, paper_id) if paper_id else None
     await access.mark_file(file_id, status="indexed", paper_id=paper_id, title=(papers or {}).get("title"), error=None)
     return IndexOutcome(file_id, name, state, f"{name}: {(papers or {}).get('title') or 'indexed'}", paper_id)
 
 
-_READING: dict[tuple[str, str], asyncio.Task] = {}  # (scope, file id) -> its indexing in the background
+_READING: dict[tuple[str, str], asyncio.Task[None]] = {}  # (scope, file id) -> its indexing in the background
 
 
-async def index_in_background_if_slow(library, file_id: str, scope: str, record: Any, path: str, name: str) -> str | None:
+async def index_in_background_if_slow(library: Library, file_id: str, scope: str, record: Any, path: str | None,
+                                      name: str) -> str | None:
     """A chat must not wait minutes for OCR: when reading this file would take longer than
     ``parsing.chat_ocr_budget_s`` (pages to OCR x ~12 s / OCR threads), index it in the background
     and return the line that tells the user; None when it is quick enough to index now."""
@@ -113,12 +142,12 @@ async def index_in_background_if_slow(library, file_id: str, scope: str, record:
     return f"{name}: {pages_text} being read (OCR), about {minutes} minute{'' if minutes == 1 else 's'}; ask again then"
 
 
-def background_task(scope: str, file_id: str) -> asyncio.Task | None:
+def background_task(scope: str, file_id: str) -> asyncio.Task[None] | None:
     """The background indexing of a file still under way (tests wait on it)."""
     return _READING.get((scope, file_id))
 
 
-async def sync_knowledge(library, knowledge_id: str, emitter: Emitter = None, index_missing: bool = True) -> list[IndexOutcome]:
+async def sync_knowledge(library: Library, knowledge_id: str, emitter: Emitter = None, index_missing: bool = True) -> list[IndexOutcome]:
     """Make scope ``kb:{id}`` hold exactly the knowledge base's paper files: index the missing
     ones (unless they failed before), forget papers whose file left the knowledge base."""
     scope = kb_scope(knowledge_id)
@@ -126,7 +155,7 @@ async def sync_knowledge(library, knowledge_id: str, emitter: Emitter = None, in
     present = await run_blocking(files_in_scope, library, scope)
     wanted = {f.id for f in files}
     for gone_id in set(present) - wanted:
-        await run_blocking(_remove_file, library, scope, gone_id)
+        await run_blocking(remove_file, library, scope, gone_id)
     outcomes: list[IndexOutcome] = []
     todo = [f for f in files if f.id not in present and is_paper_file(file_name(f))]
     for n, record in enumerate(todo, 1):
@@ -175,7 +204,7 @@ def _reason(name: str, why: str) -> str:
     return why[len(name) + 1:].strip() if why.startswith(name + ":") else why
 
 
-async def knowledge_state(library, knowledge_id: str, outcomes: list[IndexOutcome] = ()) -> KnowledgeState:
+async def knowledge_state(library: Library, knowledge_id: str, outcomes: Sequence[IndexOutcome] = ()) -> KnowledgeState:
     """The indexing state of a knowledge base now; ``outcomes`` of a sync just run win over
     the failure recorded on a file's meta before it."""
     files = [f for f in await access.knowledge_files(knowledge_id) if is_paper_file(file_name(f))]

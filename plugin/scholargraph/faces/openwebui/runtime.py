@@ -7,9 +7,12 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from scholargraph.settings import Settings
+
+if TYPE_CHECKING:
+    from scholargraph.library import Library
 
 
 log = logging.getLogger("scholargraph.openwebui")
@@ -18,7 +21,7 @@ log = logging.getLogger("scholargraph.openwebui")
 Emitter = Callable[[dict[str, Any]], Awaitable[Any]] | None
 
 
-_LIBRARIES: OrderedDict[str, Any] = OrderedDict()
+_LIBRARIES: OrderedDict[str, Library] = OrderedDict()
 
 
 _LIBRARIES_LOCK = threading.Lock()
@@ -27,7 +30,7 @@ _LIBRARIES_LOCK = threading.Lock()
 WRITE_LOCK = threading.Lock()  # ingest and delete one at a time per process (embedded stores)
 
 
-def get_library(settings: Settings):
+def get_library(settings: Settings) -> Library:
     """A cached ``Library`` for these settings (the four functions share it when they agree)."""
     from scholargraph.library import Library
 
@@ -44,19 +47,23 @@ def get_library(settings: Settings):
         return lib
 
 
-async def run_blocking(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Engine calls are blocking (parsing, embedding, SQL): keep them off Open WebUI's event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 async def iterate_blocking(gen: Iterator[str]) -> AsyncIterator[str]:
     """An async view of a blocking generator (the chat LLM stream), one piece per thread hop."""
-    done = object()
+    sentinel: object = object()
     while True:
-        piece = await asyncio.to_thread(next, gen, done)
-        if piece is done:
+        piece: object = await asyncio.to_thread(next, gen, sentinel)
+        if piece is sentinel:
             return
-        yield piece
+        yield str(piece)
 
 
 def status(description: str, done: bool = False, hidden: bool = False) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, parse_file_source
+
+if TYPE_CHECKING:
+    from scholargraph.retrieval.context import ContextPack
 
 
 def _fence(text: str) -> str:
@@ -16,7 +19,7 @@ def _where(section: str, page: int | None) -> str:
     return "; ".join(p for p in (f"section: {section}" if section else "", f"p. {page}" if page else "") if p)
 
 
-def pack_sources(pack, scopes: list[str], base: str = "") -> list[dict[str, Any]]:
+def pack_sources(pack: ContextPack, scopes: list[str], base: str = "") -> list[dict[str, Any]]:
     """One Open WebUI source per paper of a context pack, numbered as the pack numbers them.
 
     Shape (what Open WebUI's citation UI reads): ``{"source": {"id", "name", "url", ...},
@@ -78,7 +81,7 @@ def handoff_items(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-def summary(pack) -> tuple[int, int, int]:
+def summary(pack: ContextPack) -> tuple[int, int, int]:
     """(passages, papers, graph neighbours) of a context pack."""
     hits = [s for s in pack.sources if not s.relation]
     return sum(len(s.passages) for s in hits), len(hits), len(pack.sources) - len(hits)
@@ -89,7 +92,7 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-def summary_line(pack) -> str:
+def summary_line(pack: ContextPack) -> str:
     """The status line after a search: '8 passages from 1 paper, graph: 1 neighbour'."""
     passages, papers, neighbours = summary(pack)
     return f"{plural(passages, 'passage')} from {plural(papers, 'paper')}, graph: {plural(neighbours, 'neighbour')}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 
 from scholargraph.settings import Settings
 
@@ -15,12 +16,13 @@ from scholargraph.settings import Settings
 _EMPTY_ZERO = {"embedding.dimensions", "store.chroma_port"}
 
 
-def _field(dotted: str):
+def _field(dotted: str) -> FieldInfo:
     model: Any = Settings
     *parents, leaf = dotted.split(".")
     for part in parents:
         model = model.model_fields[part].annotation
-    return model.model_fields[leaf]
+    info: FieldInfo = model.model_fields[leaf]
+    return info
 
 
 def knob(dotted: str, default: Any = ..., note: str = "", secret: bool = False) -> Any:
