@@ -36,11 +36,6 @@ from scholargraph.ports import IngestParts
 from scholargraph.settings import ParsingSettings
 
 INSTALL_HINT = "pip install 'scholargraph[ray]'"
-# Files in flight per cluster CPU: enough that no worker waits while the driver embeds a batch
-# or a slow file holds the head of the line, few enough that the object store holds only a
-# handful of files per CPU.
-IN_FLIGHT_PER_CPU = 4
-CONNECT_TIMEOUT_S = 5.0
 
 
 def require_ray() -> Any:
@@ -62,7 +57,7 @@ def connect(settings: ParsingSettings) -> Any:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry, like every other library here
         address = settings.ray_address or os.environ.get("RAY_ADDRESS") or None
         if address:
-            _check_reachable(address)
+            _check_reachable(address, settings.ray_connect_timeout_s)
         try:
             # no dashboard for a Ray started here (a port and a process nobody asked for);
             # a cluster's own dashboard is its operator's choice
@@ -79,13 +74,14 @@ def connect(settings: ParsingSettings) -> Any:
     return ray
 
 
-def _check_reachable(address: str) -> None:
-    """Fail in seconds on an address where nothing listens; Ray itself retries for minutes."""
+def _check_reachable(address: str, timeout_s: float) -> None:
+    """Fail in seconds (``parsing.ray_connect_timeout_s``) on an address where nothing listens;
+    Ray itself retries for minutes."""
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():  # 'auto', 'local', a bare host: Ray's own rules apply
         return
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as exc:
         raise ConfigError(
             f"cannot join Ray at {address}: nothing answers there ({exc.strerror or exc}); check parsing.ray_address "
@@ -150,8 +146,10 @@ def parse_on_ray(ray: Any, paths: list[Path], settings: ParsingSettings) -> Iter
     # A task holds one CPU, so it OCRs one page at a time: N tesseracts per task would put
     # N x N processes on an N-core node.
     plain = {**settings.model_dump(mode="json"), "ocr_workers": 1}
+    # parsing.ray_in_flight_per_cpu: enough files that no worker waits while the driver embeds a
+    # batch or a slow file holds the head of the line, few enough for Ray's object store
     cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
-    limit = max(4, IN_FLIGHT_PER_CPU * cpus)
+    limit = max(4, settings.ray_in_flight_per_cpu * cpus)
     queue = iter(paths)
     window: deque[tuple[Any, Path]] = deque()
 

@@ -110,6 +110,14 @@ class ParsingSettings(_Group):
         5.0, gt=0, description="Seconds to wait for parsing.ray_address to answer before saying nothing "
         "listens there (Ray itself would retry for minutes).",
     )
+    ray_in_flight_per_cpu: int = Field(
+        4, ge=1, description="Files in flight per Ray cluster CPU: enough that no worker waits while this "
+        "machine embeds a batch, few enough that Ray's object store holds only a handful of files per CPU.",
+    )
+    ray_connect_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds to wait for parsing.ray_address to answer before saying nothing "
+        "listens there (Ray itself would retry for minutes).",
+    )
 
 
 class ChunkingSettings(_Group):
@@ -148,6 +156,14 @@ class EmbeddingSettings(_Group):
         description="Longest text the model embeds in one pass; 0 = the limit vLLM reports "
         "(max_model_len on GET /models), else the model's known limit (32k for Qwen3-Embedding). "
         "Longer papers get a pooled vector of their chunks.",
+    )
+    default_max_input_tokens: int = Field(
+        512, ge=1, description="Input limit assumed for a model of no known family when neither "
+        "max_input_tokens nor the server says (512: the BERT-era norm).",
+    )
+    max_retry_after_s: float = Field(
+        60.0, ge=0, description="Longest wait (Retry-After) an embedding server may ask for before a retry; "
+        "a longer one counts as the server being down.",
     )
     default_max_input_tokens: int = Field(
         512, ge=1, description="Input limit assumed for a model of no known family when neither "

@@ -34,19 +34,16 @@ log = logging.getLogger(__name__)
 
 # (substring of the lower-cased model name, tokens it reads in one pass); first match wins.
 KNOWN_MAX_INPUT_TOKENS: tuple[tuple[str, int], ...] = (("qwen3-embedding", 32768),)
-DEFAULT_MAX_INPUT_TOKENS = 512
-# A server asking us to wait longer than this is treated as down rather than waited on.
-MAX_RETRY_AFTER_S = 60.0
 _PROBE_TEXT = "dimension probe"
 
 
-def known_max_input_tokens(model: str) -> int:
-    """Input limit of a known model family; 512 (the BERT-era norm) when unknown."""
+def known_max_input_tokens(model: str, default: int) -> int:
+    """Input limit of a known model family; ``default`` (``embedding.default_max_input_tokens``) when unknown."""
     name = model.lower().replace("_", "-")
     for key, tokens in KNOWN_MAX_INPUT_TOKENS:
         if key in name:
             return tokens
-    return DEFAULT_MAX_INPUT_TOKENS
+    return default
 
 
 def _sleep(seconds: float) -> None:
@@ -103,7 +100,8 @@ class VLLMEmbedder:
     def max_input_tokens(self) -> int:
         """Longest text embedded in one pass: the setting, else what the server enforces, else
         the model family's known limit."""
-        return self.settings.max_input_tokens or self.server_max_len or known_max_input_tokens(self.name)
+        return (self.settings.max_input_tokens or self.server_max_len
+                or known_max_input_tokens(self.name, self.settings.default_max_input_tokens))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Passage vectors; Qwen3 documents go bare, E5 ones behind ``passage: ``."""
@@ -251,9 +249,9 @@ class VLLMEmbedder:
                 f"embedding server {self.url} refused the request for model {self.name!r}: "
                 f"HTTP {status}: {message}{_hint(status, message)}"
             )
-        retry_after = _retry_after(response)
+        retry_after = _retry_after(response)  # a longer wait than embedding.max_retry_after_s: treated as down
         raise Retry(f"HTTP {status}: {message}",
-                    wait_s=None if retry_after is None else min(retry_after, MAX_RETRY_AFTER_S))
+                    wait_s=None if retry_after is None else min(retry_after, self.settings.max_retry_after_s))
 
     def _gave_up(self, policy: RetryPolicy, exc: BaseException) -> EmbeddingError:
         return EmbeddingError(
