@@ -53,6 +53,15 @@ def test_ask_without_an_llm_quotes_cited_sentences_then_lists_the_sources(data_d
     assert "SCHOLARGRAPH_LLM__BASE_URL" in result.stderr and "--llm-url" in result.stderr
 
 
+def test_how_many_sentences_are_quoted_is_the_admins_setting(data_dir):
+    """retrieval.extractive_floor / extractive_second_floor: at 1.0 no sentence but the best can
+    join it, so the answer without an LLM is one sentence."""
+    default = json.loads(_ask(data_dir, QUESTION, "--json").stdout)["sentences"]
+    strict = {"SCHOLARGRAPH_RETRIEVAL__EXTRACTIVE_FLOOR": "1.0", "SCHOLARGRAPH_RETRIEVAL__EXTRACTIVE_SECOND_FLOOR": "1.0"}
+    one = json.loads(_ask(data_dir, QUESTION, "--json", env=strict).stdout)["sentences"]
+    assert len(default) > 1 and len(one) == 1 and one[0]["text"] == default[0]["text"]
+
+
 def test_ask_json_gives_the_same_as_data_and_every_sentence_is_from_its_source(data_dir):
     data = json.loads(_ask(data_dir, QUESTION, "--json").stdout)
     assert data["mode"] == "extractive" and data["language"] == "en" and "llm.base_url" in data["note"]

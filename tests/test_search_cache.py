@@ -65,3 +65,36 @@ def test_passages_do_not_share_the_cached_author_lists(settings, shared_data: Pa
         assert "Someone Else" not in second.authors
     finally:
         library.close()
+
+
+class CountingGraph:
+    """The library's graph behind the search's ``PaperReads`` seam, counting paper reads."""
+
+    def __init__(self, graph) -> None:
+        self.graph = graph
+        self.reads: list[list[str]] = []
+
+    def papers_by_ids(self, paper_ids, scopes=None):
+        self.reads.append(list(paper_ids))
+        return self.graph.papers_by_ids(paper_ids, scopes)
+
+    def __getattr__(self, name):
+        return getattr(self.graph, name)
+
+
+def test_a_search_reads_each_paper_once_and_its_passages_carry_it(full_library):
+    """A fresh searcher (nothing cached) reads the papers of every candidate in one batched read
+    and the neighbours' in one more; no paper is read twice, and hits and neighbours carry the
+    title, authors and year the faces show."""
+    from scholargraph.retrieval.search import Searcher
+
+    graph = CountingGraph(full_library.graph)
+    searcher = Searcher(full_library.embedder, full_library.store, graph, lambda: full_library.settings.retrieval)
+    result = searcher.search("Which toolkit does PaperMage depend on for access to vision models?", ["lib"],
+                             hops=1, hybrid=True)
+    assert result.hits and result.neighbours
+    assert 1 <= len(graph.reads) <= 2, graph.reads
+    read = [pid for ids in graph.reads for pid in ids]
+    assert len(read) == len(set(read))
+    assert all(p.title and p.authors for p in result.hits + result.neighbours)
+    assert all(n.via_title for n in result.neighbours)

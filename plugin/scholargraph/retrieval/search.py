@@ -161,7 +161,7 @@ class Searcher:
         near = self._dense(qvec, scopes, max(k * 3, cfg.near_pool if hops > 0 else 0))
         pool = near[: k * 3]
         if hybrid:
-            keyword = self._keyword(question, language, scopes, k, version, cfg)
+            keyword = self._keyword(question, scopes, k, version, cfg)
             # One batched read: the papers of every candidate (the keyword filter reads their language).
             meta = papers.get([h.paper_id for h in pool] + [h.paper_id for h, _ in keyword.matches] + list(keyword.named))
             pool, relevance = self._fuse(question, language, qvec, pool, scopes, keyword, meta, cfg)
@@ -205,7 +205,7 @@ class Searcher:
             self._names[key] = PaperNames(self.graph.papers(scopes))
         return self._names[key]
 
-    def _keyword(self, question: str, language: str, scopes: list[str] | None, k: int, version: Hashable,
+    def _keyword(self, question: str, scopes: list[str] | None, k: int, version: Hashable,
                  cfg: RetrievalSettings) -> KeywordSide:
         """The keyword side of hybrid search: BM25 matches, their min-max scores, the papers named."""
         index = self.keyword_cache.get(self.vectors, scopes, version)
