@@ -59,3 +59,18 @@ def test_misspelt_keywords_name_the_closest_setting(tmp_path):
         Settings(data_dir=tmp_path).with_overrides({"retrieval.topk": 3})
     with pytest.raises(ValueError, match="hybird"):  # a group built on its own forbids it too
         RetrievalSettings(hybird=False)  # type: ignore[call-arg]
+
+
+def test_one_inherit_value_for_every_face(tmp_path):
+    from scholargraph.settings import INHERIT, form_value
+
+    base = Settings(data_dir=tmp_path, embedding={"dimensions": 512}, store={"chroma_port": 9000})
+    kept = base.with_overrides({"embedding.dimensions": INHERIT, "llm.base_url": INHERIT})  # an option left unset
+    assert kept.embedding.dimensions == 512
+    assert base.with_overrides({"llm.base_url": ""}).llm.base_url == ""  # --set llm.base_url= still empties it
+    # a valve cannot hold None: blank text and a 0 its setting cannot take stand for INHERIT, a 0 it can take is 0
+    assert form_value("embedding.dimensions", 0) is INHERIT and form_value("store.chroma_port", 0) is INHERIT
+    assert form_value("embedding.base_url", "  ") is INHERIT
+    assert form_value("retrieval.hops", 0) == 0 and form_value("retrieval.hybrid", False) is False
+    with pytest.raises(ValueError):  # and a 0 given where it cannot be is refused, not passed on to vLLM
+        Settings(data_dir=tmp_path, embedding={"dimensions": 0})

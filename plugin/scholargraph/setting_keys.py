@@ -131,3 +131,23 @@ def _names_setting(parts: list[str], model: type[BaseModel]) -> bool:
     if group is not None:
         return _names_setting(parts[1:], group)
     return _is_mapping(info)  # SCHOLARGRAPH_RETRIEVAL__EDGE_WEIGHTS__CITES=2
+
+
+INHERIT = None
+"""The one value a face gives for "not given here: keep what the environment or the default says"
+(``Settings.with_overrides`` skips it): an option left unset, a valve left empty (``form_value``)."""
+
+
+def _zero_impossible(info: FieldInfo) -> bool:
+    """The field's lower bound excludes 0 (``ge=1``, ``gt=0``): a 0 typed into a form cannot mean 0."""
+    return any(getattr(m, "ge", 0) > 0 or getattr(m, "gt", -1) >= 0 for m in info.metadata)
+
+
+def form_value(model: type[BaseModel], dotted: str, value: Any) -> Any:
+    """A value from a form that cannot hold None (Open WebUI Valves): blank text, or 0 for a setting that
+    cannot be 0 (``embedding.dimensions``, ``store.chroma_port``), is INHERIT; anything else is itself."""
+    if value is INHERIT or (isinstance(value, str) and not value.strip()):
+        return INHERIT
+    if value == 0 and not isinstance(value, bool) and _zero_impossible(field_info(model, dotted)):
+        return INHERIT
+    return value

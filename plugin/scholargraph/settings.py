@@ -15,7 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from scholargraph.setting_keys import check_environment, check_keys, unknown_key
+from scholargraph import setting_keys
+from scholargraph.setting_keys import INHERIT, check_environment, check_keys, unknown_key
 
 
 def default_data_dir() -> Path:
@@ -110,14 +111,6 @@ class ParsingSettings(_Group):
         5.0, gt=0, description="Seconds to wait for parsing.ray_address to answer before saying nothing "
         "listens there (Ray itself would retry for minutes).",
     )
-    ray_in_flight_per_cpu: int = Field(
-        4, ge=1, description="Files in flight per Ray cluster CPU: enough that no worker waits while this "
-        "machine embeds a batch, few enough that Ray's object store holds only a handful of files per CPU.",
-    )
-    ray_connect_timeout_s: float = Field(
-        5.0, gt=0, description="Seconds to wait for parsing.ray_address to answer before saying nothing "
-        "listens there (Ray itself would retry for minutes).",
-    )
 
 
 class ChunkingSettings(_Group):
@@ -142,7 +135,7 @@ class EmbeddingSettings(_Group):
     base_url: str = Field("http://localhost:8000/v1", description="vLLM OpenAI-compatible base URL.")
     api_key: str = Field("", description="Bearer key for the embedding server, if it wants one.")
     dimensions: int | None = Field(
-        None,
+        None, ge=1,
         description="Matryoshka output size (vLLM needs --hf-overrides '{\"is_matryoshka\": true}'); "
         "None keeps the model's full size.",
     )
@@ -165,14 +158,6 @@ class EmbeddingSettings(_Group):
         60.0, ge=0, description="Longest wait (Retry-After) an embedding server may ask for before a retry; "
         "a longer one counts as the server being down.",
     )
-    default_max_input_tokens: int = Field(
-        512, ge=1, description="Input limit assumed for a model of no known family when neither "
-        "max_input_tokens nor the server says (512: the BERT-era norm).",
-    )
-    max_retry_after_s: float = Field(
-        60.0, ge=0, description="Longest wait (Retry-After) an embedding server may ask for before a retry; "
-        "a longer one counts as the server being down.",
-    )
     instruction_style: Literal["auto", "qwen3", "e5", "none"] = Field(
         "auto", description="Query prefix convention; 'auto' picks it from the model name."
     )
@@ -186,7 +171,7 @@ class StoreSettings(_Group):
     """Where vectors live."""
 
     chroma_host: str = Field("", description="Chroma server host; empty = embedded Chroma under the data dir.")
-    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     chroma_ssl: bool = Field(False, description="Use https for the Chroma server.")
     timeout_s: float = Field(60.0, gt=0, description="Seconds a Chroma server request may take before it is retried.")
     max_retries: int = Field(3, ge=0, description="Retries of a Chroma server request that was refused, dropped or timed out.")
@@ -445,7 +430,7 @@ class Settings(BaseSettings):
         """A copy with dotted keys replaced, e.g. {"retrieval.hops": 2}; how CLI flags and Valves land."""
         data = self.model_dump()
         for dotted, value in overrides.items():
-            if value is None:
+            if value is INHERIT:
                 continue
             node = data
             *parents, leaf = dotted.split(".")
@@ -466,3 +451,9 @@ class _CheckedEnvironment(EnvSettingsSource):
     def __call__(self) -> dict[str, Any]:
         check_environment(self.env_vars, self.settings_cls)
         return super().__call__()
+
+
+def form_value(dotted: str, value: Any) -> Any:
+    """A form's value (Open WebUI Valves cannot hold None) as an override: blank, or 0 where the setting cannot
+    be 0, is INHERIT (the one "keep the environment's" value); see setting_keys.form_value."""
+    return setting_keys.form_value(Settings, dotted, value)

@@ -9,6 +9,7 @@ import typer
 from scholargraph.errors import ScholarGraphError
 from scholargraph.faces.cli.command_kit import library_of, setting_default, setting_option, settings_of
 from scholargraph.faces.cli.terminal import err, fail, print_json
+from scholargraph.settings import INHERIT
 
 
 def upgrade(ctx: typer.Context) -> None:
@@ -56,7 +57,7 @@ def serve(
     from scholargraph.faces.service import check_bind, serve as run_service
 
     settings = settings_of(ctx).with_overrides({"service.host": host, "service.port": port,
-                                              "service.insecure_no_auth": insecure_no_auth or None})
+                                              "service.insecure_no_auth": insecure_no_auth or INHERIT})
     service = settings.service
     try:
         if not service.insecure_no_auth:  # refuses before the URLs are printed; run_service warns otherwise

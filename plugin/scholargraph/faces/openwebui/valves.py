@@ -9,11 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
-from scholargraph.settings import Settings
-
-
-# Settings whose valve at 0 means "keep the server's environment" (0 is no valid value for them).
-_EMPTY_ZERO = {"embedding.dimensions", "store.chroma_port"}
+from scholargraph.settings import INHERIT, Settings, form_value
 
 
 def _field(dotted: str) -> FieldInfo:
@@ -39,9 +35,10 @@ def knob(dotted: str, default: Any = ..., note: str = "", secret: bool = False) 
             default = str(default)
     env = "SCHOLARGRAPH_" + dotted.upper().replace(".", "__")
     text = (info.description or "").rstrip(".")
-    if default == 0 and dotted in _EMPTY_ZERO:  # a valve has no None: say what 0 means, once
+    inherits = default is not None and form_value(dotted, default) is INHERIT  # "" or an impossible 0: no None
+    if inherits and default == 0:  # say what 0 means, once
         text = text.split("; None ", 1)[0]
-    if default == "" or (default == 0 and dotted in _EMPTY_ZERO):
+    if inherits:
         text += f". {'Empty' if default == '' else '0'} keeps the server's {env} (or the built-in default)"
     if note:
         text += f". {note}"
@@ -130,10 +127,8 @@ def settings_overrides(valves: Any) -> dict[str, Any]:
         dotted = extra.get("setting")
         if not dotted:
             continue
-        value = getattr(valves, name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if isinstance(value, int) and not isinstance(value, bool) and value == 0 and dotted in _EMPTY_ZERO:
+        value = form_value(dotted, getattr(valves, name))
+        if value is INHERIT:
             continue
         if dotted in _JSON_SETTINGS and isinstance(value, str):
             try:
