@@ -424,6 +424,19 @@ def test_export_and_networkx(chain: PaperGraph):
     assert stats["edges"] == {"cites": 4, "similar": 1, "shares_author": 1}
 
 
+def test_export_around_papers_walks_every_link_both_ways_within_scopes(chain: PaperGraph):
+    def around(centre, hops, scopes=("kb",)):
+        data = chain.export(list(scopes), around=centre, hops=hops)
+        return {n["id"] for n in data["nodes"]}, {(e["source"], e["target"]) for e in data["edges"]}
+
+    assert around(["b"], 1) == ({"a", "b", "c"}, {("a", "b"), ("b", "c")})  # cited and citing
+    assert around(["e"], 1) == ({"a", "e", "f"}, {("a", "e"), ("e", "f")})  # similar, shared author
+    assert around(["b"], 2) == ({"a", "b", "c", "d", "e"}, {("a", "b"), ("b", "c"), ("c", "d"), ("a", "e")})
+    assert around(["b"], 0) == ({"b"}, set())
+    assert around(["x"], 1) == (set(), set())  # outside the scopes: neither shown nor walked from
+    assert around(["x"], 1, scopes=("kb", "other")) == ({"a", "x"}, {("x", "a")})
+
+
 def test_papers_by_ids_and_chunk_ids_respect_scopes(graph: PaperGraph):
     graph.add_paper(paper("p", "A paper in two scopes here"), "A", 3)
     graph.add_scope("p", "B", "/b/p.pdf", 3)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     from scholargraph.ingest import IngestEvent, IngestReport
     from scholargraph.chroma_store import VectorStore
     from scholargraph.maintenance import Orphans
+    from scholargraph.maintenance import Orphans
     from scholargraph.chroma_store import ChunkHit
     from scholargraph.graph import PaperRow
     from scholargraph.retrieval.context import ContextPack
@@ -227,8 +228,10 @@ class Library:
     def papers(self, scopes: list[str] | None = None) -> list[PaperRow]:
         return self.graph.papers(scopes)
 
-    def graph_json(self, scopes: list[str] | None = None) -> dict[str, Any]:
-        return self.graph.export(scopes)
+    def graph_json(self, scopes: list[str] | None = None, around: list[str] | None = None,
+                   hops: int = 1) -> dict[str, Any]:
+        """Papers and their links; ``around``: only the papers within ``hops`` links of these."""
+        return dict(self.graph.export(scopes, around=around, hops=hops))
 
     # -- reads for the faces (they import Library only, never the engine's parts) ----------
     def get_paper(self, paper_id: str, scopes: list[str] | None = None) -> PaperRow | None:

@@ -2,7 +2,8 @@
 
 No CDN, no external script or style: the page must work on a closed network, inside the
 HTTP service (``GET /graph/view``) and inside Open WebUI's sandboxed embed iframe (the
-"Show paper graph" action). Clicking a paper shows its details and, where the face knows
+"Show paper graph" action; the part around some papers comes from ``Library.graph_json(around=...)``,
+the graph's own walk). Clicking a paper shows its details and, where the face knows
 one, a link that opens the paper itself.
 
 The drawing fits its frame: the SVG's viewBox is set to the laid-out papers and their labels,
@@ -22,27 +23,16 @@ from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
+from scholargraph.scope_names import ScopeKind, ScopeName
+
 EDGE_COLOURS = {"cites": "#2563eb", "similar": "#9ca3af", "shares_author": "#16a34a"}
 EDGE_LABELS = {"cites": "cites", "similar": "similar", "shares_author": "shares an author"}
 
 
-def neighbourhood(graph: dict[str, Any], centre: Iterable[str], hops: int = 1) -> dict[str, Any]:
-    """The part of ``graph`` within ``hops`` edges of the ``centre`` papers (both directions)."""
-    keep = {pid for pid in centre}
-    frontier = set(keep)
-    for _ in range(max(hops, 0)):
-        nxt: set[str] = set()
-        for edge in graph.get("edges", []):
-            if edge["source"] in frontier and edge["target"] not in keep:
-                nxt.add(edge["target"])
-            if edge["target"] in frontier and edge["source"] not in keep:
-                nxt.add(edge["source"])
-        keep |= nxt
-        frontier = nxt
-    nodes = [n for n in graph.get("nodes", []) if n["id"] in keep]
-    present = {n["id"] for n in nodes}
-    edges = [e for e in graph.get("edges", []) if e["source"] in present and e["target"] in present]
-    return {"nodes": nodes, "edges": edges}
+def _default_name(scope: str) -> str:
+    """A knowledge base's id, any other scope as it is written."""
+    name = ScopeName.parse(scope)
+    return name.id if name.kind is ScopeKind.KB else scope
 
 
 # Characters that could end a <script> element or open an HTML comment or entity inside it,
@@ -93,7 +83,7 @@ def render_graph_html(
         for e in graph.get("edges", [])
     ]
     scopes = {node["kb"] for node in nodes if node["kb"]}
-    names = {scope: (scope_names or {}).get(scope) or scope.removeprefix("kb:") for scope in sorted(scopes)}
+    names = {scope: (scope_names or {}).get(scope) or _default_name(scope) for scope in sorted(scopes)}
     legend = "".join(
         f'<label><input type="checkbox" data-kind="{kind}" checked><i style="background:{colour}"></i>'
         f"{escape(EDGE_LABELS[kind])}</label>"

@@ -12,16 +12,31 @@ from scholargraph.graph.graph_part import GraphPart
 from scholargraph.graph.paper_rows import paper_rows
 from scholargraph.graph.rows import GraphExport, GraphStats
 from scholargraph.graph.schema import EDGE_KINDS, edges, paper_authors, paper_references, paper_scopes
-from scholargraph.graph.walk import is_visible, visible_ids
+from scholargraph.graph.walk import is_visible, neighbours, visible_ids
 
 
 class GraphExports(GraphPart):
     """Whole-graph reads over the visible scopes."""
 
-    def export(self, scopes: Sequence[str] | None = None) -> GraphExport:
-        """The visible graph as JSON-ready ``{"nodes": [...], "edges": [...]}``."""
+    def export(
+        self, scopes: Sequence[str] | None = None, around: Sequence[str] | None = None, hops: int = 1
+    ) -> GraphExport:
+        """The visible graph as JSON-ready ``{"nodes": [...], "edges": [...]}``.
+
+        ``around``: only the papers within ``hops`` links of these (any kind, either direction,
+        found by ``walk.neighbours``, the one graph walk) and the links among them: the graph
+        around the papers an answer cited.
+        """
         with self.db.read("exporting the graph") as conn:
-            return {"nodes": paper_rows(conn, scopes), "edges": edge_rows(conn, scopes, list(EDGE_KINDS))}
+            nodes = paper_rows(conn, scopes)
+            links = edge_rows(conn, scopes, list(EDGE_KINDS))
+            if around is not None:
+                shown = {node["id"] for node in nodes}
+                centre = [pid for pid in dict.fromkeys(around) if pid in shown]
+                keep = set(centre) | {n["paper_id"] for n in neighbours(conn, centre, scopes, hops)}
+                nodes = [node for node in nodes if node["id"] in keep]
+                links = [e for e in links if e["source"] in keep and e["target"] in keep]
+            return {"nodes": nodes, "edges": links}
 
     def stats(self, scopes: Sequence[str] | None = None) -> GraphStats:
         """Counts of visible papers, their authors and references, resolved ones, edges by kind."""

@@ -8,13 +8,13 @@ from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import base_url
 from scholargraph.faces.openwebui.indexing import knowledge_state
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
-from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_scope, kb_scope, parse_file_source
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_ids, file_scope, kb_ids, kb_scope, parse_file_source
 from scholargraph.faces.openwebui.valves import settings_from_valves
 
 
 async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None, request: Any = None) -> str:
     """HTML of the graph around the papers a message cites, limited to scopes the user may read."""
-    from scholargraph.faces.graph_page import neighbourhood, render_graph_html
+    from scholargraph.faces.graph_page import render_graph_html
 
     user = user or {}
     messages = body.get("messages") or []
@@ -27,12 +27,11 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
             scopes.update(head.get("scopes") or [])
     if not paper_ids:
         return render_graph_html({"nodes": [], "edges": []}, title="No ScholarGraph sources in this message")
-    kbs, files = await access.readable(user, [s[3:] for s in scopes if s.startswith("kb:")],
-                                [s[5:] for s in scopes if s.startswith("file:")])
+    kbs, files = await access.readable(user, kb_ids(scopes), file_ids(scopes))
     allowed = [kb_scope(k) for k in kbs] + [file_scope(f) for f in files]
     library = get_library(settings_from_valves(valves))
-    graph = await run_blocking(library.graph_json, allowed)
-    around = neighbourhood(graph, paper_ids, hops=max(1, int(getattr(valves, "graph_hops", 1))))
+    hops = max(1, int(getattr(valves, "graph_hops", 1)))
+    around = await run_blocking(library.graph_json, allowed, around=paper_ids, hops=hops)
     base = base_url(request)
 
     def url(node: dict[str, Any]) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
-from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_scope, kb_scope
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_ids, file_scope, kb_ids, kb_scope
 from scholargraph.faces.openwebui.valves import settings_from_valves
 
 _SUFFIX = {"bibtex": "bib", "ris": "ris", "csl-json": "json"}
@@ -41,8 +41,7 @@ async def citations_text(body: dict[str, Any], *, valves: Any, user: dict[str, A
     paper_ids, scopes = cited_papers(body)
     if not paper_ids:
         return ""
-    kbs, files = await access.readable(user or {}, [s[3:] for s in scopes if s.startswith("kb:")],
-                                       [s[5:] for s in scopes if s.startswith("file:")])
+    kbs, files = await access.readable(user or {}, kb_ids(scopes), file_ids(scopes))
     allowed = [kb_scope(k) for k in kbs] + [file_scope(f) for f in files]
     library = get_library(settings_from_valves(valves))
     visible = await run_blocking(library.graph.papers_by_ids, paper_ids, allowed)

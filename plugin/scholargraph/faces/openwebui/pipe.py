@@ -24,7 +24,7 @@ from scholargraph.faces.openwebui.chat import (
 )
 from scholargraph.faces.openwebui.filter import PIPE_ITEMS_KEY, Plan, plan_chat
 from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
-from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_scope
+from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_ids, kb_scope
 from scholargraph.faces.openwebui.sources import pack_sources, summary_line
 from scholargraph.faces.openwebui.valves import settings_from_valves
 from scholargraph.retrieval.prompts import answer_messages
@@ -203,8 +203,9 @@ def default_scopes(valves: Any) -> list[str]:
 
 async def allowed_default_scopes(scopes: list[str], checked: list[str], user: dict[str, Any]) -> list[str]:
     """Scopes from a valve still pass Open WebUI's access check for this user."""
-    extra = [s[3:] for s in scopes if s not in checked and s.startswith("kb:")]
+    extra = kb_ids(s for s in scopes if s not in checked)
     if not extra:
         return scopes
     kbs, _ = await access.readable(user, extra, [])
-    return [s for s in scopes if s in checked or (s.startswith("kb:") and s[3:] in kbs)]
+    readable = {kb_scope(k) for k in kbs}
+    return [s for s in scopes if s in checked or s in readable]

@@ -1,7 +1,8 @@
 """Scope names and paper sources for Open WebUI's knowledge bases and chat files.
 
 A knowledge base is scope ``kb:{knowledge_id}``; a file attached to a chat is ``file:{file_id}``,
-so it is visible exactly to those Open WebUI lets read that file. A paper that came from an Open
+so it is visible exactly to those Open WebUI lets read that file (``scholargraph.scope_names``
+writes and reads those strings). A paper that came from an Open
 WebUI file records ``openwebui-file:{file_id}/{name}`` as its source, so removing the file can
 find the paper even after Open WebUI has deleted the file itself.
 """
@@ -9,7 +10,10 @@ find the paper even after Open WebUI has deleted the file itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+
+from scholargraph.scope_names import ScopeKind, ScopeName, ids_of
 
 
 # The model id suffix of the assistant Pipe; the Filter leaves that model alone (the Pipe retrieves itself).
@@ -23,11 +27,21 @@ _FILE_SOURCE = re.compile(r"^openwebui-file:(?P<id>[^/]+)/(?P<name>.*)$")
 
 
 def kb_scope(knowledge_id: str) -> str:
-    return f"kb:{knowledge_id}"
+    return ScopeName.kb(knowledge_id).format()
 
 
 def file_scope(file_id: str) -> str:
-    return f"file:{file_id}"
+    return ScopeName.file(file_id).format()
+
+
+def kb_ids(scopes: Iterable[str]) -> list[str]:
+    """The knowledge base ids among ``scopes`` (for Open WebUI's access check)."""
+    return ids_of(ScopeKind.KB, scopes)
+
+
+def file_ids(scopes: Iterable[str]) -> list[str]:
+    """The chat file ids among ``scopes``."""
+    return ids_of(ScopeKind.FILE, scopes)
 
 
 def file_source(file_id: str, name: str) -> str:
