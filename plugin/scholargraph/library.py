@@ -215,14 +215,19 @@ class Library:
             return pack
         return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)
 
+    def answer_messages(self, question: str, pack: ContextPack) -> list[dict[str, str]]:
+        """The chat messages for a cited answer over a context pack (system rules, then the sources
+        and the question), in ``llm.answer_language`` or the pack's: for a face whose own chat
+        model writes the answer (Open WebUI's Pipe) as for ``answer_stream``."""
+        from scholargraph.retrieval.prompts import answer_messages
+
+        return answer_messages(question, pack.text, pack.language, self.settings.llm.answer_language)
+
     def answer_stream(self, question: str, pack: ContextPack) -> Iterator[str]:
         """Stream the chat LLM's cited answer over a context pack."""
         from scholargraph.llm import ChatLLM
-        from scholargraph.retrieval.prompts import answer_messages
 
-        llm = ChatLLM(self.settings.llm)
-        messages = answer_messages(question, pack.text, pack.language, self.settings.llm.answer_language)
-        yield from llm.stream(messages)
+        yield from ChatLLM(self.settings.llm).stream(self.answer_messages(question, pack))
 
     # -- listings -------------------------------------------------------------------------
     def papers(self, scopes: list[str] | None = None) -> list[PaperRow]:

@@ -27,7 +27,6 @@ from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, ite
 from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_ids, kb_scope
 from scholargraph.faces.openwebui.sources import pack_sources, summary_line
 from scholargraph.faces.openwebui.valves import settings_from_valves
-from scholargraph.retrieval.prompts import answer_messages
 
 if TYPE_CHECKING:
     from scholargraph.library import Library
@@ -145,7 +144,7 @@ def base_model(valves: Any, user_valves: Any = None) -> str:
 async def answer_with_model(library: Library, request: Any, user: dict[str, Any], model_id: str, question: str,
                             pack: ContextPack) -> AsyncIterator[str]:
     """Stream Open WebUI model ``model_id``'s answer over the pack; quote the papers if it fails."""
-    messages = answer_messages(question, pack.text, pack.language, library.settings.llm.answer_language)
+    messages = library.answer_messages(question, pack)
     written = False
     try:
         async for piece in connections.chat_stream(request, user, model_id, messages):
