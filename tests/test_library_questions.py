@@ -109,6 +109,10 @@ def test_cli_scope_library(full_library):
     assert got.exit_code == 0, got.output
     themes = json.loads(got.output)["themes"]
     assert sum(len(t["papers"]) for t in themes) == len(full_library.papers(["lib"]))
+    shown = CliRunner().invoke(app, ["--data-dir", data_dir, "search", "anything", "--scope", "library"],
+                               env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.output
+    assert "Theme 1 (" in shown.output and "Sources" in shown.output and "[1] " in shown.output
     bad = CliRunner().invoke(app, ["--data-dir", data_dir, "ask", "x y z", "--scope", "everything"])
     assert bad.exit_code != 0 and "--scope" in bad.output
 

@@ -58,7 +58,7 @@ def search(
             print_json(library.overview(kb or None).to_json())
             return
         pack = library.overview_pack(kb or None)
-        console.print(pack.overview.text(), highlight=False, markup=False)
+        console.print(library.quote(question, pack).text(), highlight=False, markup=False)  # the overview's lines
         console.print("\n[bold]Sources[/bold]")
         for src in pack.sources:
             console.print(src.line(), highlight=False, markup=False)
