@@ -184,8 +184,8 @@ def test_the_cli_progress_prints_lines_from_inside_a_file(tmp_path):
 
     from rich.console import Console
 
-    from scholargraph.ingest import IngestEvent
-    from scholargraph.ingest_progress import IngestProgress
+    from scholargraph.faces.cli.ingest_progress import IngestProgress
+    from scholargraph.models import IngestEvent
 
     out = StringIO()
     with IngestProgress(Console(file=out, force_terminal=False, width=200), [tmp_path / "long.pdf"], lambda _: (0, 0)) as show:

@@ -72,6 +72,11 @@ class Library:
         progress: Callable[[IngestEvent], None] | None = None,
         sources: dict[str, str] | None = None,
     ) -> IngestReport:
+        """Parse, embed and store files and folders in ``scope`` (see ``scholargraph.ingest``).
+
+        The ingestor gets this library as its ``ports.IngestParts``: the embedder, vector store
+        and graph it writes through, each opened on first use (a run that only skips files opens
+        neither Chroma nor the embedding server)."""
         from scholargraph.ingest import Ingestor
 
         if self.settings.parsing.executor == "ray":  # bulk imports: parsing on a Ray cluster
@@ -80,7 +85,14 @@ class Library:
             return RayIngestor(self).run(paths, scope=scope, progress=progress, sources=sources)
         return Ingestor(self).run(paths, scope=scope, progress=progress, sources=sources)
 
-    def add_parsed(self, papers: list, scope: str = "default") -> IngestReport:
+    @staticmethod
+    def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+        """The files ``ingest`` takes under these files and folders, and those it refuses, with why."""
+        from scholargraph.ingest.discovery import discover
+
+        return discover(paths)
+
+    def add_parsed(self, papers: list[Paper], scope: str = "default") -> IngestReport:
         """Store already-parsed papers (e.g. from an external loader or an evaluation set)."""
         from scholargraph.ingest import Ingestor
 

@@ -30,16 +30,15 @@ def ingest(
     except Exception as exc:
         err.print(f"[red]error:[/red] invalid settings: {exc}")
         raise typer.Exit(2)
-    from scholargraph.ingest import discover
-    from scholargraph.ingest_progress import IngestProgress, stage_times
+    from scholargraph.faces.cli.ingest_progress import IngestProgress, stage_times
 
     library = library_of(ctx)
 
     def sizes(paper_id: str) -> tuple[int, int]:
-        row = library.graph.get_paper(paper_id, [kb]) or {}
+        row = library.get_paper(paper_id, [kb]) or {}
         return int(row.get("pages") or 0), int(row.get("chunks") or 0)
 
-    found, refused = discover(paths)
+    found, refused = library.discover(paths)
     try:
         if as_json:
             report = library.ingest(paths, scope=kb)

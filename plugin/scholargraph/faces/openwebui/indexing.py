@@ -15,7 +15,7 @@ from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, log,
 from scholargraph.faces.openwebui.scopes import file_source, is_paper_file, kb_scope, parse_file_source
 
 if TYPE_CHECKING:
-    from scholargraph.ingest import IngestReport
+    from scholargraph.models import IngestReport
     from scholargraph.library import Library
 
 

@@ -57,6 +57,6 @@ def parse_file_source(source: str | None) -> tuple[str, str] | None:
 
 def is_paper_file(name: str) -> bool:
     """Files ScholarGraph parses; others are left to Open WebUI."""
-    from scholargraph.ingest import SUPPORTED_SUFFIXES
+    from scholargraph.library import Library
 
-    return Path(name or "").suffix.lower() in SUPPORTED_SUFFIXES
+    return Path(name or "").suffix.lower() in Library.readable_suffixes()

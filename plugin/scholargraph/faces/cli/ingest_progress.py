@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from scholargraph.ingest import IngestEvent, IngestReport
+from scholargraph.models import IngestEvent, IngestReport
 
 FIRST_STAGE = "loading the model, parsing"  # nothing is done until the first file is stored
 LATER_STAGE = "parsing, embedding, storing"  # files go through all three, a file or two apart
