@@ -50,6 +50,13 @@ _ARXIV_OLD_IN_TEXT = re.compile(r"(?:arxiv[:\s]*(?:\.org/(?:abs|pdf)/)?|\babs/)\
 _ARXIV_DOI_IN_TEXT = re.compile(r"10\.48550/arxiv\.(\d{4}\.\d{4,5})", re.IGNORECASE)
 ARXIV_FILENAME = re.compile(r"^" + _ARXIV_ID + r"(?:\.pdf)?$", re.IGNORECASE)
 ARXIV_STAMP = re.compile(r"arXiv:" + _ARXIV_ID + r"\s*\[[\w.\-]+\]", re.IGNORECASE)
+# Looser, where the text around is known to be an arXiv stamp (the margin stamp read back to
+# front, with no category to anchor it): "arXiv:" and any new-style id, version dropped.
+ARXIV_LABELLED_ID = re.compile(r"arXiv:(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+# The bare shape of a new-style id, to blank ids out of text (their digits look like years).
+ARXIV_ID_SHAPE = re.compile(r"\d{4}\.\d{4,5}")
+_NEW_STYLE_ID = re.compile(r"\d{4}\.")
+_NOT_ASCII_WORD = re.compile(r"[^a-z0-9]")
 _COMPACT = re.compile(r"[\W_]+")
 _DASHES = "\u002d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _DASH = re.compile(f"[{_DASHES}]")
@@ -121,6 +128,13 @@ def normalise_arxiv_id(arxiv_id: str | None) -> str | None:
     return None
 
 
+def arxiv_year(arxiv_id: str | None) -> int | None:
+    """The year a new-style arXiv id ('2203.00130': March 2022) was submitted; None for old-style ids."""
+    if arxiv_id and _NEW_STYLE_ID.match(arxiv_id):
+        return 2000 + int(arxiv_id[:2])
+    return None
+
+
 def arxiv_id_from_doi(doi: str | None) -> str | None:
     """arXiv's own DOIs (10.48550/arXiv.NNNN) name the arXiv id, so both keys can match."""
     normal = normalise_doi(doi)
@@ -150,6 +164,12 @@ def compact(text: str) -> str:
     """Lower-case letters and digits only: how a title is found again in page text, where
     line breaks, hyphenation and spacing differ from the metadata."""
     return _COMPACT.sub("", text.casefold())
+
+
+def ascii_word(text: str) -> str:
+    """Lower-case ASCII letters and digits only, accents folded ('Müller' -> 'muller'): a word
+    of a citation key, which BibTeX tools read in ASCII."""
+    return _NOT_ASCII_WORD.sub("", strip_accents(text).lower())
 
 
 def main_title(title: str | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 import rispy
 
 from scholargraph.errors import ScholarGraphError
-from scholargraph.graph.keys import strip_accents
+from scholargraph.graph.keys import ascii_word
 from scholargraph.library_io.links import arxiv_url, best_url
 from scholargraph.library_io.records import Record, get_records
 
@@ -54,10 +54,6 @@ class Work:
     tags: list[str] = field(default_factory=list)
 
 
-def _ascii_word(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", strip_accents(text).lower())
-
-
 def family_name(name: str) -> str:
     """'Lo, Kyle' and 'Kyle Lo' both give 'Lo'."""
     name = name.strip()
@@ -78,8 +74,8 @@ def split_name(name: str) -> tuple[str, str]:
 
 def base_key(authors: list[str], year: int | None, title: str) -> str:
     """``firstauthorYEARfirstword`` in plain ASCII; 'anon' and 'nd' stand in for what is unknown."""
-    author = _ascii_word(family_name(authors[0])) if authors else ""
-    words = [_ascii_word(w) for w in re.split(r"[\s\-:/]+", title or "")]
+    author = ascii_word(family_name(authors[0])) if authors else ""
+    words = [ascii_word(w) for w in re.split(r"[\s\-:/]+", title or "")]
     first = next((w for w in words if w and w not in _KEY_STOPWORDS), "")
     return f"{author or 'anon'}{year or 'nd'}{first}"
 

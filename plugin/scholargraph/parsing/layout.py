@@ -17,7 +17,7 @@ from collections import defaultdict
 from itertools import groupby
 from dataclasses import dataclass, field, replace
 
-from scholargraph.graph.keys import ARXIV_STAMP
+from scholargraph.graph.keys import ARXIV_LABELLED_ID, ARXIV_STAMP
 from scholargraph.parsing.asides import set_apart
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import is_known_section, numbered_title, split_run_in_heading
@@ -25,7 +25,6 @@ from scholargraph.parsing.text import clean_text
 
 DROP_KINDS = {"Footer", "Header", "PageNumber", "PageBreak", "Image"}
 _SPACED_CHARS = re.compile(r"(?:\S{1,2} )*\S{1,2}")
-_REVERSED_ARXIV = re.compile(r"arXiv:(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"\d{1,4}|[ivxlc]{1,6}|[IVXLC]{1,6}")
 _SECTION_NUMBER = re.compile(r"\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-H](?:\.\d{1,2}){0,3}")
 _ET_AL_HEADER = re.compile(r"[\w .,'’\-]{1,40},? et al\.?")
@@ -71,7 +70,7 @@ def _drop_arxiv_stamp(pieces: list[Piece]) -> tuple[list[Piece], str | None]:
         if piece.page not in (1, None) or i > 40:
             break
         compact = piece.text.replace(" ", "")
-        found = _REVERSED_ARXIV.search(compact[::-1]) if _SPACED_CHARS.fullmatch(piece.text) else None
+        found = ARXIV_LABELLED_ID.search(compact[::-1]) if _SPACED_CHARS.fullmatch(piece.text) else None
         upright = ARXIV_STAMP.search(piece.text)
         if found or (upright and len(piece.text) < 80):
             stamp = stamp or (found or upright).group(1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from scholargraph.parsing import authors as author_rules
 from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import FUNCTION_WORDS, is_abstract_heading, is_known_section, numbered_title
-from scholargraph.graph.keys import ARXIV_FILENAME, compact, find_arxiv_id, find_doi
+from scholargraph.graph.keys import ARXIV_FILENAME, arxiv_year, compact, find_arxiv_id, find_doi
 from scholargraph.parsing.text import (
     CJK,
     fix_small_caps,
@@ -261,8 +261,9 @@ def _year(pieces: list[Piece], end: int, arxiv_id: str | None, extra_lines: list
         found = years_in(text) if len(text) < 600 else []
         if found:
             return found[0]
-    if arxiv_id and re.match(r"\d{4}\.", arxiv_id):
-        return 2000 + int(arxiv_id[:2])
+    from_id = arxiv_year(arxiv_id)
+    if from_id is not None:
+        return from_id
     for piece in pieces[:end]:
         found = years_in(piece.text)
         if found:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from scholargraph.graph.keys import DOI_IN_TEXT
+from scholargraph.graph.keys import ARXIV_ID_SHAPE, DOI_IN_TEXT
 
 _LIGATURES = str.maketrans(
     {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
@@ -70,7 +70,7 @@ def cjk_share(text: str) -> float:
 def years_in(text: str) -> list[int]:
     """Plausible publication years (1950-2049) in order, ignoring those inside ids, DOIs and URLs."""
     text = re.sub(r"https?://\S+|www\.\S+", " ", DOI_IN_TEXT.sub(" ", text))
-    text = re.sub(r"\d{4}\.\d{4,5}", " ", text)
+    text = ARXIV_ID_SHAPE.sub(" ", text)
     return [int(y) for y in YEAR.findall(text)]
 
 
