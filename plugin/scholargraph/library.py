@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +23,8 @@ if TYPE_CHECKING:  # imported where used: `papers`, `graph`, `stats` must start 
     from scholargraph.ingest import IngestEvent, IngestReport
     from scholargraph.chroma_store import VectorStore
     from scholargraph.maintenance import Orphans
-    from scholargraph.maintenance import Orphans
     from scholargraph.chroma_store import ChunkHit
-    from scholargraph.graph import PaperRow
+    from scholargraph.maintenance import Orphans
     from scholargraph.retrieval.context import ContextPack
     from scholargraph.retrieval.extractive import ExtractiveAnswer
     from scholargraph.retrieval.library_overview import Overview
@@ -152,6 +151,12 @@ class Library:
             return None
         return in_background("library upgrade", lambda: self, Library.upgrade_logged)
 
+    def start_sweep(self) -> threading.Thread:
+        """The orphan vector sweep (``maintenance.sweep_orphans_logged``) in a daemon thread."""
+        from scholargraph.maintenance import sweep_orphans_logged
+
+        return in_background("orphan vector sweep", lambda: self, sweep_orphans_logged)
+
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
         if scope is None:
@@ -245,15 +250,36 @@ class Library:
     def papers(self, scopes: list[str] | None = None) -> list[PaperRow]:
         return self.graph.papers(scopes)
 
-    def graph_json(self, scopes: list[str] | None = None, around: list[str] | None = None,
-                   hops: int = 1) -> dict[str, Any]:
-        """Papers and their links; ``around``: only the papers within ``hops`` links of these."""
-        return dict(self.graph.export(scopes, around=around, hops=hops))
+    def graph_json(self, scopes: list[str] | None = None, reading_list: bool = False,
+                   around: list[str] | None = None, hops: int = 1) -> dict[str, Any]:
+        """Papers and their links; ``reading_list`` adds the works they cite that the library lacks;
+        ``around``: only the papers within ``hops`` links of these (the graph's own walk)."""
+        graph: dict[str, Any] = dict(self.graph.export(scopes, around=around, hops=hops))
+        if reading_list:
+            from scholargraph.library_io.reading_list import with_ghosts
+
+            graph = with_ghosts(graph, self.reading_list(scopes))
+        return graph
 
     # -- reads for the faces (they import Library only, never the engine's parts) ----------
     def get_paper(self, paper_id: str, scopes: list[str] | None = None) -> PaperRow | None:
         """One paper's row (metadata, recorded source, content hash) in the scopes, or None."""
         return self.graph.get_paper(paper_id, scopes)
+
+    def paper_file(self, paper: Mapping[str, Any]) -> Path | None:
+        """A paper's own file, when its recorded source is still on disk with the same content."""
+        from scholargraph.ids import content_hash
+
+        source = Path(paper.get("source") or "")
+        if source.is_file() and content_hash(source) == paper.get("content_hash"):
+            return source
+        return None
+
+    def show_paper(self, paper_id: str, scopes: list[str] | None = None) -> dict[str, Any] | None:
+        """Metadata, abstract, sections, citations in and out, citing and similar papers."""
+        from scholargraph.library_io.show import show_paper
+
+        return show_paper(self, paper_id, scopes)
 
     def overview(self, scopes: list[str] | None = None) -> Overview:
         """Themes, in-library citation counts and citations between the papers (whole-library questions)."""
@@ -286,6 +312,26 @@ class Library:
     def chunk_texts(self, scopes: list[str] | None = None) -> list[ChunkHit]:
         """Every stored chunk of the scopes with its text (an evaluation's BM25 baseline)."""
         return self.store.texts(scopes)
+
+    def export(self, fmt: str, scopes: list[str] | None = None, paper_ids: list[str] | None = None) -> str:
+        """The chosen papers as citations in ``fmt`` (one of ``export_formats``)."""
+        from scholargraph.library_io.export import export
+
+        return export(self, fmt, scopes, paper_ids)
+
+    @staticmethod
+    def export_formats() -> dict[str, tuple[str, str]]:
+        """Each citation format's media type and file suffix, for a face that offers a download."""
+        from scholargraph.library_io.export import FORMATS, MEDIA_TYPES, SUFFIXES
+
+        return {fmt: (MEDIA_TYPES[fmt], SUFFIXES[fmt]) for fmt in FORMATS}
+
+    def reading_list(self, scopes: list[str] | None = None, min_citing: int = 2,
+                     limit: int | None = None) -> list[dict[str, Any]]:
+        """Works several library papers cite that the library does not hold, the most cited first."""
+        from scholargraph.library_io.reading_list import reading_list
+
+        return reading_list(self, scopes, min_citing=min_citing, limit=limit)
 
     def sources_in_scope(self, scope: str) -> dict[str, list[str]]:
         """Every source (file) recorded in a scope and the paper ids it holds."""

@@ -4,23 +4,29 @@ Why not ``await request.body()`` or FastAPI's ``UploadFile``: the first holds th
 memory before any limit can be checked (a 1 GB body cost the service 1.9 GB of RSS), the second
 spools every part to disk with no limit at all. Here a body past the limit stops being read at
 the first byte over, and every file this module wrote is removed when the request fails.
+Files that arrived whole are then stored under ``uploads/<content hash>/<name>`` (``store_uploads``),
+where the graph view can open them.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 # Longest name kept, in UTF-8 bytes: most file systems refuse names over 255 bytes.
 MAX_NAME_BYTES = 200
+# Partial uploads, under the data dir's uploads/ folder; emptied of stale files at start.
+INCOMING = ".incoming"
 
 
 class UploadTooLarge(Exception):
@@ -100,8 +106,17 @@ class _Part:
     headers: dict[bytes, bytes] = field(default_factory=dict)
     field_name: str = ""
     file: ReceivedFile | None = None
-    handle: object | None = None
+    handle: IO[bytes] | None = None  # open on ``file.path`` while the part's bytes arrive
     data: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class _Parse:
+    """Where the multipart parser's callbacks are: the current part and its half-read header."""
+
+    part: _Part = field(default_factory=_Part)
+    hname: bytes = b""
+    hvalue: bytes = b""
 
 
 async def receive_multipart(
@@ -120,23 +135,23 @@ async def receive_multipart(
     folder.mkdir(parents=True, exist_ok=True)
     fields: dict[str, str] = {}
     files: list[ReceivedFile] = []
-    state = {"part": _Part(), "hname": b"", "hvalue": b""}
+    state = _Parse()
 
     def on_part_begin() -> None:
-        state["part"] = _Part()
+        state.part = _Part()
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["hname"] += data[start:end]
+        state.hname += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["hvalue"] += data[start:end]
+        state.hvalue += data[start:end]
 
     def on_header_end() -> None:
-        state["part"].headers[state["hname"].lower()] = state["hvalue"]
-        state["hname"], state["hvalue"] = b"", b""
+        state.part.headers[state.hname.lower()] = state.hvalue
+        state.hname, state.hvalue = b"", b""
 
     def on_headers_finished() -> None:
-        part: _Part = state["part"]
+        part = state.part
         _, options = parse_options_header(part.headers.get(b"content-disposition", b""))
         part.field_name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" not in options:
@@ -149,8 +164,8 @@ async def receive_multipart(
         files.append(part.file)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        part: _Part = state["part"]
-        if part.file is None:
+        part = state.part
+        if part.file is None or part.handle is None:
             if len(part.data) + end - start > max_field_bytes:
                 raise UploadRefused(f"form field {part.field_name!r} is over {max_field_bytes} bytes")
             part.data += data[start:end]
@@ -161,8 +176,8 @@ async def receive_multipart(
         part.handle.write(data[start:end])
 
     def on_part_end() -> None:
-        part: _Part = state["part"]
-        if part.file is None:
+        part = state.part
+        if part.file is None or part.handle is None:
             fields[part.field_name] = part.data.decode("utf-8", "replace")
         else:
             part.handle.close()
@@ -177,9 +192,8 @@ async def receive_multipart(
             parser.write(chunk)
         parser.finalize()
     except BaseException as exc:
-        part = state["part"]
-        if part.handle is not None:
-            part.handle.close()
+        if state.part.handle is not None:
+            state.part.handle.close()
         for received in files:
             remove_quietly(received.path)
         if isinstance(exc, (UploadTooLarge, UploadRefused)):
@@ -190,7 +204,42 @@ async def receive_multipart(
     return fields, files
 
 
-def plain_stem(filename: str) -> str:
-    """A file's stem fit for a temp file name (Open WebUI's ``{uuid}_`` prefix dropped)."""
-    stem = re.sub(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_", "", Path(filename).stem)
-    return re.sub(r"[^\w.-]+", "_", stem).strip(".")[:120] or "document"
+def store_uploads(received: list[ReceivedFile], uploads: Path) -> tuple[dict[str, str], list[Path]]:
+    """Move received files to ``uploads/<content hash>/<name>``; returns {stored path: name} and
+    the paths that did not exist before (what a failure may delete)."""
+    from scholargraph.ids import content_hash
+
+    stored: dict[str, str] = {}
+    new: list[Path] = []
+    for item in received:
+        target = uploads / content_hash(item.path)[:16] / item.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            new.append(target)
+        item.path.replace(target)
+        stored[str(target)] = item.name
+    return stored, new
+
+
+def remove_upload(path: Path, uploads: Path) -> None:
+    """Delete a stored upload and its hash folder once empty."""
+    remove_quietly(path)
+    if path.parent != uploads:
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass  # another file of the same content is still there
+
+
+def clear_stale(folder: Path, older_than_s: float = 3600) -> None:
+    """Partial uploads left by a service that was killed mid-request (another running
+    service may be writing the fresh ones, so only old files go)."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for item in folder.iterdir():
+        try:
+            if item.stat().st_mtime < cutoff:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+        except OSError:
+            pass
