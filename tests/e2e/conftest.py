@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from owui import (  # noqa: E402
-    INSTALL_ARGS, OPEN_WEBUI, PASSWORD, VENV, OpenWebUI, free_port, run_installer, upload, wait_indexed,
+    INSTALL_ARGS, OPEN_WEBUI, PASSWORD, VENV, Loader, OpenWebUI, free_port, run_installer, upload, wait_indexed,
     KB, PAPERS,
 )
 from stub_llm import StubLLM  # noqa: E402
@@ -78,8 +79,11 @@ def owui(tmp_path_factory, stub: StubLLM) -> OpenWebUI:
         "DO_NOT_TRACK": "true",
         "ANONYMIZED_TELEMETRY": "false",
         "SCHOLARGRAPH_DATA_DIR": str(root / "scholargraph"),
-        "SCHOLARGRAPH_PARSING__WORKERS": "1",
+        "SCHOLARGRAPH_PARSING__WORKERS": "0",  # parse (when it must) in a thread: its log lines reach Open WebUI's log
+        # Uploads are parsed by the loader service (OCR included); the Event function takes that
+        # parse from here. Were it to parse a scan itself, 'fast' would fail it: no text layer.
         "SCHOLARGRAPH_PARSING__PDF_STRATEGY": "fast",
+        "SCHOLARGRAPH_PARSING__CACHE_DIR": str(root / "parsed"),
     })
     log = root / "open-webui.log"
     with open(log, "wb") as out:
@@ -87,7 +91,8 @@ def owui(tmp_path_factory, stub: StubLLM) -> OpenWebUI:
             [str(OPEN_WEBUI), "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    server = OpenWebUI(f"http://127.0.0.1:{port}", stub, root / "data", root / "scholargraph", log, process)
+    server = OpenWebUI(f"http://127.0.0.1:{port}", stub, root / "data", root / "scholargraph", log, process,
+                       parse_cache=root / "parsed")
     deadline = time.monotonic() + 240
     while True:
         if process.poll() is not None:
@@ -128,8 +133,53 @@ def admin_key(owui: OpenWebUI, admin: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def functions(owui: OpenWebUI, admin_key: str) -> dict[str, dict]:
-    code, out = run_installer(owui, admin_key, *INSTALL_ARGS)
+def loader(owui: OpenWebUI) -> Loader:
+    """``scholargraph serve``'s app in a thread, as Open WebUI's External document loader (the
+    documented setup), sharing ``parsing.cache_dir`` with Open WebUI's functions."""
+    import uvicorn
+
+    from scholargraph.faces.service import create_app
+    from scholargraph.parsing import pipeline
+    from scholargraph.settings import Settings
+
+    port = free_port()
+    found = Loader(f"http://127.0.0.1:{port}", "loader-key")
+    real = {name: getattr(pipeline, name) for name in ("_extract_pdf", "_extract_markup")}
+
+    def counted(name):
+        def extract(path, *args):
+            found.parsed.append(path.name)
+            return real[name](path, *args)
+        return extract
+
+    for name in real:  # the test process parses only in this service
+        setattr(pipeline, name, counted(name))
+    settings = Settings(data_dir=owui.library_dir.parent / "service").with_overrides(
+        {"service.api_key": found.key, "parsing.cache_dir": str(owui.parse_cache)})
+    app = create_app(settings)
+
+    @app.middleware("http")
+    async def record_call(request, call_next):
+        response = await call_next(request)
+        found.calls.append({"path": request.url.path, "method": request.method, "status": response.status_code,
+                            "filename": request.headers.get("x-filename"), "type": request.headers.get("content-type")})
+        return response
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.1)
+    yield found
+    server.should_exit = True
+    thread.join(timeout=10)
+    for name, fn in real.items():
+        setattr(pipeline, name, fn)
+
+
+@pytest.fixture(scope="session")
+def functions(owui: OpenWebUI, admin_key: str, loader: Loader) -> dict[str, dict]:
+    code, out = run_installer(owui, admin_key, *INSTALL_ARGS, *loader.install_args)
     assert code == 0, out
     owui.install_output = out
     installed = {fid: owui.ok("GET", f"/api/v1/functions/id/{fid}", admin_key)

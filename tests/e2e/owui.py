@@ -35,6 +35,7 @@ class OpenWebUI:
     library_dir: Path
     log: Path
     process: subprocess.Popen
+    parse_cache: Path = Path()  # parsing.cache_dir shared by the loader service and Open WebUI's functions
     tokens: dict[str, str] = field(default_factory=dict)
     install_output: str = ""
 
@@ -48,6 +49,10 @@ class OpenWebUI:
         response = self.api(method, path, token, **kwargs)
         assert response.status_code < 400, f"{method} {path}: {response.status_code} {response.text[:800]}"
         return response.json()
+
+    def log_lines(self, needle: str) -> list[str]:
+        """Lines of Open WebUI's log (its functions log there) that contain ``needle``."""
+        return [line for line in self.log.read_text(errors="replace").splitlines() if needle in line]
 
     def log_tail(self, n: int = 60) -> str:
         try:
@@ -80,20 +85,36 @@ INSTALL_ARGS = (
 )
 
 
-def upload(owui: OpenWebUI, token: str, path: Path, timeout: float = 300) -> dict:
-    """Upload a file and wait until Open WebUI has processed it."""
+def upload(owui: OpenWebUI, token: str, path: Path, timeout: float = 300, fails: bool = False) -> dict:
+    """Upload a file and wait until Open WebUI has processed it (with the document loader: until
+    ScholarGraph's PUT /process answered). ``fails``: the processing must fail; returns its state."""
     with open(path, "rb") as handle:
         record = owui.ok("POST", "/api/v1/files/", token, files={"file": (path.name, handle, "application/pdf"
                                                                           if path.suffix == ".pdf" else "text/plain")})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = owui.ok("GET", f"/api/v1/files/{record['id']}/process/status", token)
-        if state.get("status") == "completed":
+        if state.get("status") == "completed" and not fails:
             return record
         if state.get("status") == "failed":
+            if fails:  # the error, as Open WebUI's web client reads it (the status stream)
+                return record | {"process": _streamed_status(owui, token, record["id"])}
             raise AssertionError(f"Open WebUI failed to process {path.name}: {state}\n{owui.log_tail()}")
+        if state.get("status") == "completed":
+            raise AssertionError(f"{path.name} was processed, but should have failed")
         time.sleep(0.5)
     raise AssertionError(f"{path.name} not processed in {timeout} s\n{owui.log_tail()}")
+
+
+def _streamed_status(owui: OpenWebUI, token: str, file_id: str) -> dict:
+    import json
+
+    with httpx.stream("GET", f"{owui.url}/api/v1/files/{file_id}/process/status", params={"stream": "true"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                return json.loads(line[5:])
+    return {}
 
 
 def wait_indexed(owui: OpenWebUI, token: str, file_ids: list[str], timeout: float = 300) -> dict[str, dict]:
@@ -110,6 +131,22 @@ def wait_indexed(owui: OpenWebUI, token: str, file_ids: list[str], timeout: floa
             return states
         time.sleep(1)
     raise AssertionError(f"not indexed in {timeout} s: {states}\n{owui.log_tail()}")
+
+
+@dataclass
+class Loader:
+    """The ScholarGraph service serving Open WebUI as its External document loader, in a thread of
+    the test process: ``parsed`` names every file it really parsed (not taken from the parse cache),
+    ``calls`` every request it answered."""
+
+    url: str
+    key: str
+    parsed: list[str] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def install_args(self) -> tuple[str, ...]:
+        return ("--loader-url", self.url, "--loader-key", self.key)
 
 
 # Three papers of one family: S2ORC (ACL 2020) is cited by PaperMage and CiteSee (2023).

@@ -2,7 +2,9 @@
 with '#', ask, and see ScholarGraph's papers as sources; then open the paper graph.
 
 Debian's chromium (/usr/bin/chromium) driven by Playwright for Python; no browser download.
-Screenshots (openwebui-sources.png, openwebui-graph.png) land outside the work tree, in
+Screenshots (openwebui-sources.png, openwebui-graph.png; a non-admin researcher's
+openwebui-assistant-user.png, openwebui-graph-user.png, openwebui-kb-state-user.png,
+openwebui-graph-toggles-user.png) land outside the work tree, in
 $SCHOLARGRAPH_E2E_SHOTS or else <tmp>/scholargraph-e2e-shots; point the variable at docs/img to
 refresh the documentation's pictures.
 """
@@ -119,4 +121,22 @@ def test_a_researcher_asks_the_assistant_and_opens_the_graph(browser, owui: Open
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "openwebui-assistant-user.png"))
     open_graph(page, "openwebui-graph-user.png")
+
+    # the knowledge base's indexing state heads her graph, and its relation toggles work
+    frame = page.frame_locator("iframe").last
+    header = frame.locator("header")
+    assert "Scholarly document processing: 3 of 3 papers indexed" in header.locator("h1").inner_text()
+    header.screenshot(path=str(SHOTS / "openwebui-kb-state-user.png"))
+    before = header.locator("#count").inner_text()
+    links = [k for k in ("similar", "shares_author", "cites")
+             if frame.locator(f'input[data-kind="{k}"]').count() and "0 links" not in
+             (frame.locator(f'input[data-kind="{k}"]').locator("xpath=..").get_attribute("title") or "0 links")]
+    assert links, before
+    frame.locator(f'input[data-kind="{links[0]}"]').uncheck()
+    after = header.locator("#count").inner_text()
+    assert after != before and "(of " in after, (before, after)
+    frame.locator("#q").fill("S2ORC")
+    assert "1 match" in frame.locator("#hits").inner_text()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "openwebui-graph-toggles-user.png"))
     page.close()

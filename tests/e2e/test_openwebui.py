@@ -5,7 +5,6 @@ removal, the assistant Pipe, the graph Action and the external document loader."
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from owui import INSTALL_ARGS, KB, S2ORC, OpenWebUI, free_port, run_installer, upload
+from owui import INSTALL_ARGS, KB, S2ORC, Loader, OpenWebUI, run_installer, upload
 from stub_llm import MODEL
 
 pytestmark = pytest.mark.openwebui
@@ -74,11 +73,16 @@ def test_functions_are_installed_with_their_valves(owui: OpenWebUI, admin: str, 
     assert f"model {PIPE_MODEL}: shared" in owui.install_output and f"model {MODEL}: shared" in owui.install_output
 
 
-def test_installer_run_again_changes_nothing(owui: OpenWebUI, admin: str, admin_key: str, functions: dict):
-    code, out = run_installer(owui, admin_key, *INSTALL_ARGS)
+def test_installer_run_again_changes_nothing(owui: OpenWebUI, admin: str, admin_key: str, functions: dict,
+                                             loader: Loader):
+    assert f"document loader {loader.url}: set" in owui.install_output
+    code, out = run_installer(owui, admin_key, *INSTALL_ARGS, *loader.install_args)
     assert code == 0, out
     assert all(f"{fid}: unchanged, active" in out for fid in functions), out
     assert "model %s: kept" % MODEL in out
+    assert f"document loader {loader.url}: unchanged" in out
+    config = owui.ok("GET", "/api/v1/retrieval/config", admin)
+    assert (config["CONTENT_EXTRACTION_ENGINE"], config["EXTERNAL_DOCUMENT_LOADER_URL"]) == ("external", loader.url)
     for fid, before in functions.items():
         now = owui.ok("GET", f"/api/v1/functions/id/{fid}", admin)
         assert (now["is_active"], now["is_global"]) == (before["is_active"], before["is_global"]), fid
@@ -235,45 +239,3 @@ def test_removed_file_leaves_the_answers(owui: OpenWebUI, admin: str, kb: KB):
     names = [s["source"]["name"] for s in scholargraph_sources(reply)]
     assert names and kb.titles[gone] not in names
     assert all(kb.titles[gone] not in p for p in new_prompts(owui, before))
-
-
-def test_scholargraph_service_as_external_document_loader(owui: OpenWebUI, admin: str, tmp_path: Path, shared_data: Path):
-    """Open WebUI's own upload processing calls the service's PUT /process (its real client)."""
-    import uvicorn
-
-    from scholargraph.faces.service import create_app
-    from scholargraph.settings import Settings
-
-    calls: list[dict] = []
-    app = create_app(Settings(data_dir=tmp_path / "svc").with_overrides({"service.api_key": "loader-key"}))
-
-    @app.middleware("http")
-    async def record_call(request, call_next):
-        response = await call_next(request)
-        calls.append({"path": request.url.path, "method": request.method, "status": response.status_code,
-                      "filename": request.headers.get("x-filename"), "type": request.headers.get("content-type")})
-        return response
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.1)
-    try:
-        owui.ok("POST", "/api/v1/retrieval/config/update", admin, json={
-            "CONTENT_EXTRACTION_ENGINE": "external",
-            "EXTERNAL_DOCUMENT_LOADER_URL": f"http://127.0.0.1:{port}",
-            "EXTERNAL_DOCUMENT_LOADER_API_KEY": "loader-key",
-        })
-        record = upload(owui, admin, shared_data / "docs" / "sample.md")
-        content = owui.ok("GET", f"/api/v1/files/{record['id']}/data/content", admin)["content"]
-        assert "1 Introduction" in content and "citation network" in content
-        assert [c for c in calls if c["path"] == "/process"] == [{
-            "path": "/process", "method": "PUT", "status": 200,
-            "filename": calls[-1]["filename"], "type": calls[-1]["type"]}]
-        assert calls[-1]["filename"].endswith("sample.md")
-    finally:
-        owui.ok("POST", "/api/v1/retrieval/config/update", admin, json={"CONTENT_EXTRACTION_ENGINE": ""})
-        server.should_exit = True
-        thread.join(timeout=10)
