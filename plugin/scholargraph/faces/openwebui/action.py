@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import base_url
@@ -10,6 +10,9 @@ from scholargraph.faces.openwebui.indexing import knowledge_state
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
 from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_ids, file_scope, kb_ids, kb_scope, parse_file_source
 from scholargraph.faces.openwebui.valves import settings_from_valves
+
+if TYPE_CHECKING:
+    from scholargraph.library import Library
 
 
 async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None, request: Any = None) -> str:
@@ -19,7 +22,8 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     user = user or {}
     messages = body.get("messages") or []
     message = next((m for m in messages if m.get("id") == body.get("id")), messages[-1] if messages else {})
-    paper_ids, scopes = [], set()
+    paper_ids: list[str] = []
+    scopes: set[str] = set()
     for src in message.get("sources") or []:
         head = src.get("source") or {}
         if head.get("type") == SOURCE_TYPE and head.get("paper_id"):
@@ -43,7 +47,7 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
                              height=int(getattr(valves, "height", 480)))
 
 
-async def knowledge_summaries(library, knowledge_ids: list[str]) -> list[str]:
+async def knowledge_summaries(library: Library, knowledge_ids: list[str]) -> list[str]:
     """'Scholarly document processing: 3 of 5 papers indexed, 1 failed: scan.pdf — reason', one per
     knowledge base the user may read: where the state of indexing can be seen at a glance."""
     out = []

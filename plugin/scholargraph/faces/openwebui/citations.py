@@ -36,19 +36,17 @@ def cited_papers(body: dict[str, Any]) -> tuple[list[str], set[str]]:
 
 async def citations_text(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None) -> str:
     """The citations of the readable papers the message cites, in ``valves.format``; '' when none."""
-    from scholargraph.library_io.export import export
-
     paper_ids, scopes = cited_papers(body)
     if not paper_ids:
         return ""
     kbs, files = await access.readable(user or {}, kb_ids(scopes), file_ids(scopes))
     allowed = [kb_scope(k) for k in kbs] + [file_scope(f) for f in files]
     library = get_library(settings_from_valves(valves))
-    visible = await run_blocking(library.graph.papers_by_ids, paper_ids, allowed)
+    visible = await run_blocking(library.papers_by_ids, paper_ids, allowed)
     readable = [p for p in paper_ids if p in visible]
     if not readable:
         return ""
-    return await run_blocking(export, library, getattr(valves, "format", "bibtex"), allowed, readable)
+    return await run_blocking(library.export, getattr(valves, "format", "bibtex"), allowed, readable)
 
 
 async def citations_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None) -> str:

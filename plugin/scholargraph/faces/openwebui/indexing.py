@@ -98,9 +98,10 @@ async def index_file(library: Library, file_id: str, scope: str, record: Any = N
         await access.mark_file(file_id, status="failed", error=reason, scope=scope)
         return IndexOutcome(file_id, name, "failed", reason, paper_id)
     state = "added" if report.added else "copied" if report.copied else "skipped"
-    papers = await run_blocking(library.get_paper, paper_id) if paper_id else None
-    await access.mark_file(file_id, status="indexed", paper_id=paper_id, title=(papers or {}).get("title"), error=None)
-    return IndexOutcome(file_id, name, state, f"{name}: {(papers or {}).get('title') or 'indexed'}", paper_id)
+    paper = await run_blocking(library.get_paper, paper_id) if paper_id else None
+    title = paper["title"] if paper else None
+    await access.mark_file(file_id, status="indexed", paper_id=paper_id, title=title, error=None)
+    return IndexOutcome(file_id, name, state, f"{name}: {title or 'indexed'}", paper_id)
 
 
 _READING: dict[tuple[str, str], asyncio.Task[None]] = {}  # (scope, file id) -> its indexing in the background
