@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
 from scholargraph.errors import ConfigError
@@ -76,7 +76,7 @@ def value_type(info: FieldInfo) -> type:
     if typing.get_origin(annotation) is typing.Literal:
         (annotation,) = {type(v) for v in typing.get_args(annotation)}
     origin = typing.get_origin(annotation)
-    return origin if isinstance(origin, type) else annotation  # type: ignore[no-any-return]
+    return origin if isinstance(origin, type) else annotation
 
 
 def env_name(dotted: str) -> str:
@@ -151,3 +151,9 @@ def form_value(model: type[BaseModel], dotted: str, value: Any) -> Any:
     if value == 0 and not isinstance(value, bool) and _zero_impossible(field_info(model, dotted)):
         return INHERIT
     return value
+
+
+class SettingsGroup(BaseModel):
+    """A settings group (parsing, retrieval, ...): a key it does not hold is an error, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
