@@ -105,27 +105,11 @@ class Library:
         return edges_for_new_paper(self.store, self.graph, paper_id, vector, self.settings.graph)
 
     def upgrade(self) -> int:
-        """Bring papers stored by an older version up to date; returns how many were changed.
+        """Bring papers stored by an older version up to date (the graph gets the vectors Chroma
+        holds; see ``vector_upgrade``); returns how many were changed. Safe to run again."""
+        from scholargraph.vector_upgrade import upgrade_vectors
 
-        Graph expansion ranks and scores neighbours from the vectors the graph keeps
-        (``paper_matrix``, ``chunk_matrices``). Papers stored before that get their rows from
-        the vectors already in Chroma: nothing is re-parsed or re-embedded. Safe to run again.
-        """
-        from scholargraph.packed_vectors import PackedVectors
-
-        changed = 0
-        for paper_id in self.graph.papers_without_vectors(self.store.key):
-            paper_vector = self.store.paper_vector(paper_id)
-            if paper_vector is None:
-                continue  # nothing of this model: Chroma keeps serving it
-            got = self.store.paper_chunks(paper_id, with_vectors=True)
-            indexes = [int(m["index"]) for m in got["metadatas"]]
-            packed = PackedVectors.from_chunks(self.store.key, paper_vector, indexes, got["embeddings"])
-            if packed is None:
-                continue  # no chunks, or gaps in their indexes: Chroma keeps serving it
-            self.graph.put_vectors(paper_id, packed)
-            changed += 1
-        return changed
+        return upgrade_vectors(self.graph, self.store)
 
     def upgrade_logged(self) -> int | None:
         """``upgrade`` for a long-running face: the outcome is logged, never raised."""
