@@ -11,6 +11,7 @@ the library cites them), so a work that the library's core papers share comes fi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from scholargraph.graph.keys import (
@@ -104,7 +105,7 @@ def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], r
     """Titles extraction spelled differently ("Sci- BERT", a dropped subtitle) join when the
     resolver would call them the same work: they share a blocking key, score at least the
     graph's title threshold and their years are compatible."""
-    by_block: dict[tuple[int, str], list[int]] = {}
+    by_block: dict[tuple[int, str | None], list[int]] = {}
     keys = []
     for i, (_, ref) in enumerate(refs):
         norm, main = normalise_title(ref["title"]), main_title(ref["title"])
@@ -139,7 +140,7 @@ def _keys(ref: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-def _most_common(values) -> Any:
+def _most_common(values: Iterable[Any]) -> Any:
     counted = Counter(v for v in values if v)
     if not counted:
         return None
