@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import typer
 from typer.core import TyperCommand
@@ -15,6 +16,9 @@ from scholargraph.settings import Settings
 
 if TYPE_CHECKING:
     from scholargraph.library import Library
+
+
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
 class _Command(TyperCommand):
@@ -27,8 +31,9 @@ class _Command(TyperCommand):
 class CommandGroup(typer.Typer):
     """Every command of the CLI (and its sub-apps) gets the plain usage line of ``_Command``."""
 
-    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
-        return super().command(*args, cls=cls or _Command, **kwargs)
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
+        register: Callable[[CommandFunction], CommandFunction] = super().command(*args, cls=cls or _Command, **kwargs)
+        return register
 
 
 KB_HELP = "Knowledge base (scope) to work in."

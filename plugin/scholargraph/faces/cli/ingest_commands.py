@@ -35,8 +35,8 @@ def ingest(
     library = library_of(ctx)
 
     def sizes(paper_id: str) -> tuple[int, int]:
-        row = library.get_paper(paper_id, [kb]) or {}
-        return int(row.get("pages") or 0), int(row.get("chunks") or 0)
+        row = library.get_paper(paper_id, [kb])
+        return (int(row["pages"] or 0), int(row["chunks"] or 0)) if row else (0, 0)
 
     found, refused = library.discover(paths)
     try:
@@ -80,12 +80,13 @@ def import_command(
 ) -> None:
     """Import a reference manager's library: PDFs with the entry's metadata, other entries as metadata-only papers.
     Re-importing a Zotero folder or API library only brings what changed; items deleted in Zotero leave."""
-    from scholargraph.library_io.bib_import import import_file
+    from scholargraph.library_io.bib_import import ImportReport, import_file
 
     def on_entry(name: str, status: str) -> None:
         if not as_json:
             err.print(f"{escape(name)}: {escape(status)}", highlight=False)
 
+    report: ImportReport
     try:
         if zotero_api or file is None:
             from scholargraph.library_io.zotero_api import import_zotero_api

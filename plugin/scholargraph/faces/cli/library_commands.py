@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -26,7 +26,7 @@ def papers(
     library = library_of(ctx)
     require_papers(library, [kb] if kb else None)
     rows = library.papers([kb] if kb else None)
-    out = [
+    out: list[dict[str, Any]] = [
         {k: r.get(k) for k in ("id", "title", "authors", "year", "doi", "arxiv_id", "language", "source", "chunks")}
         for r in rows
     ]
@@ -103,11 +103,9 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """One paper: metadata, abstract, sections, what it cites in and outside the library, what cites it, similar papers."""
-    from scholargraph.library_io.show import show_paper
-
     require_papers(library_of(ctx), kb or None)
     try:
-        data = show_paper(library_of(ctx), paper_id, kb or None)
+        data = library_of(ctx).show_paper(paper_id, kb or None)
     except ScholarGraphError as exc:
         fail(exc)
     if data is None:
@@ -150,11 +148,9 @@ def export_citations(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of standard output."),
 ) -> None:
     """Citations of the library's papers as BibTeX, RIS or CSL-JSON; keys stay the same across runs."""
-    from scholargraph.library_io.export import export
-
     require_papers(library_of(ctx), kb or None)
     try:
-        text = export(library_of(ctx), fmt, kb or None, papers_ or None)
+        text = library_of(ctx).export(fmt, kb or None, papers_ or None)
     except ScholarGraphError as exc:
         fail(exc)
     if output:
@@ -172,11 +168,9 @@ def reading_list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Works your papers cite but the library does not hold, the most cited first."""
-    from scholargraph.library_io.reading_list import reading_list
-
     require_papers(library_of(ctx), kb or None)
     try:
-        works = reading_list(library_of(ctx), kb or None, min_citing=min_citing, limit=limit)
+        works = library_of(ctx).reading_list(kb or None, min_citing=min_citing, limit=limit)
     except ScholarGraphError as exc:
         fail(exc)
     if as_json:

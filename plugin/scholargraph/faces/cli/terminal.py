@@ -39,7 +39,7 @@ def print_json(data: Any) -> None:
 def require_papers(library: Library, scopes: list[str] | None = None) -> None:
     """Commands with nothing to work on say so and exit 1, before any model or Chroma is opened."""
     try:
-        papers = library.graph.scope_version(scopes)[0]
+        papers = library.paper_count(scopes)
     except ScholarGraphError as exc:
         fail(exc)
     if papers:
