@@ -341,7 +341,6 @@ def test_graph_database_that_never_answers_fails_in_bounded_time(postgres_server
     import socket
 
     from scholargraph.errors import StoreError
-    from scholargraph.graph.database import PG_CONNECT_TIMEOUT_S
     from scholargraph.graph.paper_graph import PaperGraph
     from scholargraph.settings import GraphSettings
 
@@ -353,7 +352,7 @@ def test_graph_database_that_never_answers_fails_in_bounded_time(postgres_server
         with pytest.raises(StoreError, match=rf"graph database .*127\.0\.0\.1:{port}"):
             PaperGraph(f"postgresql+psycopg://scholar:secret@127.0.0.1:{port}/library", GraphSettings())
         elapsed = time.monotonic() - started
-    assert elapsed < PG_CONNECT_TIMEOUT_S * 3
+    assert elapsed < GraphSettings().connect_timeout_s * 3
 
 
 def test_two_processes_ingesting_different_files_at_once(server_settings, shared_data, baseline_edges):

@@ -42,6 +42,15 @@ class GraphSettings(SettingsGroup):
         2, ge=1, description="A new paper may enter the nearest lists of papers beyond its own nearest ones: this "
         "many times similar_top_k of its neighbours are checked for a 'similar' link it pushed out.",
     )
+    busy_timeout_s: float = Field(
+        30.0, gt=0, description="SQLite: how long a graph write waits for another process's write to finish "
+        "before it fails with 'database is locked'.",
+    )
+    connect_timeout_s: int = Field(
+        10, ge=1, description="PostgreSQL: seconds to wait for the graph database server to accept a connection, so "
+        "a server that never answers fails an ingest or a chat instead of holding it (a connect_timeout in "
+        "database_url wins).",
+    )
 
 
 class RetrievalSettings(SettingsGroup):

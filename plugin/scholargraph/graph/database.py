@@ -23,7 +23,6 @@ from scholargraph.retry import RetryPolicy
 if TYPE_CHECKING:  # the dialects are imported when used: PostgreSQL's costs a CLI start 20 ms
     from sqlalchemy.dialects import postgresql, sqlite
 
-BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL advisory lock id that serialises graph writes (any constant unique to ScholarGraph).
 WRITE_LOCK_KEY = 0x5C401A96
 # Bound parameters per IN list: old SQLite builds allow 999 per statement.
@@ -45,11 +44,9 @@ def batched(items: Iterable[Any], size: int = IN_BATCH) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-PG_CONNECT_TIMEOUT_S = 10
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder, WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, busy_timeout_s: float = 30.0, connect_timeout_s: int = 10) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL, foreign keys and a busy timeout
+    (``graph.busy_timeout_s``), PostgreSQL a connect timeout (``graph.connect_timeout_s``)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -59,7 +56,7 @@ def make_engine(url: str) -> Engine:
         ) from exc
     if parsed.get_backend_name() != "sqlite":
         # A server that accepts but never answers would otherwise hold an ingest or a chat forever.
-        connect_args = ({"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        connect_args = ({"connect_timeout": connect_timeout_s}
                         if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query else {})
         try:
             return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
@@ -79,7 +76,7 @@ def make_engine(url: str) -> Engine:
                 f"graph database {redact(url)}: cannot create its folder {folder} ({exc.strerror or exc}); "
                 "choose a writable data dir or graph.database_url"
             ) from exc
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(parsed, connect_args={"timeout": busy_timeout_s})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -88,7 +85,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -104,10 +101,11 @@ def make_engine(url: str) -> Engine:
 class Database:
     """An engine plus the two ways in: a write transaction and a read snapshot."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_timeout_s: float = 30.0, connect_timeout_s: int = 10) -> None:
         self.url = url
         self.display_url = redact(url)
-        self.engine = make_engine(url)
+        self.busy_timeout_s = busy_timeout_s
+        self.engine = make_engine(url, busy_timeout_s, connect_timeout_s)
 
     def error(self, action: str, exc: BaseException) -> StoreError:
         """A StoreError naming the database (no password), what failed and why."""
@@ -165,7 +163,7 @@ class Database:
             return nullcontext()
         from filelock import FileLock
 
-        return FileLock(f"{database}.create-lock", timeout=BUSY_TIMEOUT_MS / 1000)
+        return FileLock(f"{database}.create-lock", timeout=self.busy_timeout_s)
 
     @contextmanager
     def read(self, action: str) -> Iterator[Connection]:

@@ -39,7 +39,7 @@ class PaperGraph(Membership, PaperRows, CitationGraph, VectorTables, GraphExport
     def __init__(self, url: str, settings: GraphSettings | None = None) -> None:
         self.settings = settings or GraphSettings()
         self._similar_stale = set()
-        self.db = Database(url)
+        self.db = Database(url, self.settings.busy_timeout_s, self.settings.connect_timeout_s)
         try:
             self.db.create_schema(metadata)
             self._backfill_sources()

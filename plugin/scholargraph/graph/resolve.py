@@ -2,10 +2,10 @@
 
 Keys are tried strongest first: DOI, then arXiv id, then title (exact, then fuzzy above
 ``graph.title_match_threshold``). A title match is refused when both years are known and
-further apart than ``graph.year_tolerance``, and a reference never resolves to the paper that holds it. The reverse direction
-(a new paper arrives: which existing references point to it?) applies the same rules, and
-also takes over references that were resolved by a weaker key, so the graph ends up the
-same whatever order papers are ingested in.
+further apart than ``graph.year_tolerance``, and a reference never resolves to the paper that
+holds it. The reverse direction (a new paper arrives: which existing references point to it?)
+applies the same rules, and also takes over references that were resolved by a weaker key, so
+the graph ends up the same whatever order papers are ingested in.
 
 Titles are only compared with titles that share a blocking key (``keys.title_blocks``), found
 through an index, so resolution cost stays flat as the library grows.
