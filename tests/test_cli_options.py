@@ -93,3 +93,31 @@ def test_global_options_land_on_their_settings(tmp_path):
     assert settings.data_dir == Path(tmp_path) and settings.embedding.base_url == "http://gpu:8000/v1"
     assert settings.embedding.dimensions == 256 and settings.store.chroma_port == 9000
     assert settings.retrieval.top_k == 3
+
+
+# -- the front door ---------------------------------------------------------------------------------
+FRONT_DOOR = {"scholargraph.library", "scholargraph.settings", "scholargraph.setting_keys", "scholargraph.errors",
+              "scholargraph.models"}
+# Commands that run a whole program over a Library rather than read it: the chat loop, the evaluations, the
+# reference-manager importers. They take the Library as their argument; no command reaches past it.
+PROGRAMS = ("scholargraph.chat_session", "scholargraph.evaluation.", "scholargraph.library_io.bib_import",
+            "scholargraph.library_io.zotero", "scholargraph.faces.")
+
+
+def test_cli_imports_the_engine_only_through_its_front_door():
+    import ast
+
+    import scholargraph.faces.cli as cli
+
+    reached = set()
+    for module in Path(cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scholargraph"):
+                reached.add((module.name, node.module))
+            elif isinstance(node, ast.Import):
+                reached.update((module.name, a.name) for a in node.names if a.name.startswith("scholargraph"))
+    past_the_door = sorted((name, target) for name, target in reached
+                           if target not in FRONT_DOOR and not target.startswith(PROGRAMS))
+    assert past_the_door == []
+    assert all(not target.startswith(("scholargraph.graph", "scholargraph.chroma", "scholargraph.retrieval",
+                                      "scholargraph.embedding", "scholargraph.ingest")) for _, target in reached)
