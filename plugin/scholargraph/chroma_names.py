@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from scholargraph.ids import split_chunk_id
+
 
 def _slug(text: str, keep: int = 40) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()[:keep].strip("-") or "x"
@@ -35,4 +37,4 @@ def papers_collection_name(prefix: str, model: str, dimension: int) -> str:
 
 def scope_of_chunk(chunk_id_: str) -> str:
     """Chunk ids are ``{scope}:{paper_id}:{index}``; scopes may themselves hold colons."""
-    return chunk_id_.rsplit(":", 2)[0]
+    return split_chunk_id(chunk_id_)[0]

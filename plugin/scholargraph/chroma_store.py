@@ -22,7 +22,7 @@ from filelock import FileLock
 from scholargraph.chroma_client import connect
 from scholargraph.chroma_names import chunks_collection_name, model_key, papers_collection_name, scope_of_chunk
 from scholargraph.errors import StoreError
-from scholargraph.ids import chunk_id
+from scholargraph.ids import chunk_id, split_chunk_id
 from scholargraph.models import Chunk
 from scholargraph.packed_vectors import unit, unit_rows
 from scholargraph.settings import StoreSettings
@@ -316,7 +316,7 @@ class VectorStore:
         scored = self._score_by_fetch(qvec, ids) if self.in_process else self._score_by_query(qvec, ids)
         best: dict[str, tuple[str, float]] = {}
         for cid, score in scored:
-            pid = cid.rsplit(":", 2)[1]
+            pid = split_chunk_id(cid)[1]
             if pid not in best or score > best[pid][1]:
                 best[pid] = (cid, score)
         return self.passages({cid: score for cid, score in best.values()})

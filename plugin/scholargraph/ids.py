@@ -23,3 +23,9 @@ def paper_id_for(content_sha256: str) -> str:
 def chunk_id(scope: str, paper_id: str, index: int) -> str:
     """Chunk ids are per scope, so one paper in two knowledge bases never shares a row."""
     return f"{scope}:{paper_id}:{index:05d}"
+
+
+def split_chunk_id(chunk_id_: str) -> tuple[str, str, int]:
+    """(scope, paper id, index) of a ``chunk_id``; split from the right, as a scope may hold colons."""
+    scope, paper_id, index = chunk_id_.rsplit(":", 2)
+    return scope, paper_id, int(index)

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from scholargraph.ids import split_chunk_id
+
 if TYPE_CHECKING:
     from scholargraph.settings import Settings
 
@@ -81,11 +83,11 @@ def find_orphans(parts: SweptParts, only: Orphans | None = None) -> Orphans:
     else:
         by_scope = {}
         for cid in only.chunks:
-            by_scope.setdefault(cid.rsplit(":", 2)[0], []).append(cid)
+            by_scope.setdefault(split_chunk_id(cid)[0], []).append(cid)
         paper_ids = list(only.papers)
     chunks: list[str] = []
     for scope, ids in by_scope.items():
-        committed = graph.chunk_ids(list({cid.rsplit(":", 2)[1] for cid in ids}), [scope])
+        committed = graph.chunk_ids(list({split_chunk_id(cid)[1] for cid in ids}), [scope])
         expected = {cid for cids in committed.values() for cid in cids}
         chunks.extend(cid for cid in ids if cid not in expected)
     known = graph.papers_by_ids(paper_ids) if paper_ids else {}
