@@ -42,8 +42,7 @@ KB_HELP = "Knowledge base (scope) to work in."
 def setting_default(key: str, labels: dict[Any, str] | None = None) -> str:
     """A settings default for ``show_default``: options left unset fall back to the settings
     (env vars and --set can change them), so help names the setting too."""
-    group, field = key.split(".")
-    value = Settings.model_fields[group].annotation.model_fields[field].default  # type: ignore[union-attr]
+    value = field_info(Settings, key).default
     return f"{(labels or {}).get(value, value)} from {key}"
 
 
