@@ -74,3 +74,20 @@ def test_one_inherit_value_for_every_face(tmp_path):
     assert form_value("retrieval.hops", 0) == 0 and form_value("retrieval.hybrid", False) is False
     with pytest.raises(ValueError):  # and a 0 given where it cannot be is refused, not passed on to vLLM
         Settings(data_dir=tmp_path, embedding={"dimensions": 0})
+
+
+def test_every_variable_the_deployment_sets_is_a_setting_or_a_tools_own():
+    """compose, CI, the Pipelines and Open WebUI files: a variable they set that names no setting would
+    now stop the engine at start, so it must be a setting or listed among the tools' own."""
+    import re
+    from pathlib import Path
+
+    from scholargraph.setting_keys import check_environment
+
+    repo = Path(__file__).resolve().parents[1]
+    files = [f for top in ("compose", ".ci", "pipelines", "plugin") for f in (repo / top).rglob("*")
+             if f.is_file() and f.suffix not in {".pyc", ".png", ".jpg", ".sqlite"} and "egg-info" not in str(f)]
+    names = {m for f in files for m in re.findall(r"SCHOLARGRAPH_[A-Z0-9_]*[A-Z0-9]", f.read_text(errors="ignore"))}
+    names = {n for n in names if not n.endswith("__")} - {"SCHOLARGRAPH_GROUP__FIELD"}  # prose: a prefix, a pattern
+    assert len(names) > 10
+    check_environment(names, Settings)
