@@ -7,18 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pydantic.fields import FieldInfo
 
+from scholargraph.setting_keys import field_info
 from scholargraph.settings import INHERIT, Settings, form_value
-
-
-def _field(dotted: str) -> FieldInfo:
-    model: Any = Settings
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        model = model.model_fields[part].annotation
-    info: FieldInfo = model.model_fields[leaf]
-    return info
 
 
 def knob(dotted: str, default: Any = ..., note: str = "", secret: bool = False) -> Any:
@@ -28,7 +19,7 @@ def knob(dotted: str, default: Any = ..., note: str = "", secret: bool = False) 
     default ("" or 0) means "keep what the server's SCHOLARGRAPH_* environment says". A
     ``secret`` (an API key) is drawn by Open WebUI as a password field.
     """
-    info = _field(dotted)
+    info = field_info(Settings, dotted)  # a knob for no setting fails at import, naming the closest
     if default is ...:
         default = info.get_default(call_default_factory=True)
         if isinstance(default, Path):
