@@ -488,3 +488,18 @@ def test_a_failed_commit_whose_cleanup_fails_is_reported_and_still_removes_what_
     assert len(report.warnings) == 1 and "chunk vectors" in report.warnings[0] and paper_id in report.warnings[0]
     assert library.store.paper_vector(paper_id) is None  # the next step of the rollback still ran
     library.close()
+
+
+def test_an_ingest_that_only_skips_known_files_opens_neither_chroma_nor_the_embedder(settings, shared_data):
+    """The ingestor gets its parts from the library on first use: re-adding known files needs
+    only the graph (no Chroma start, no model load, no request to an embedding server)."""
+    source = shared_data / "docs" / "sample.md"
+    first = Library(settings)
+    first.ingest([source], scope="kb")
+    first.close()
+
+    again = Library(settings)
+    report = again.ingest([source], scope="kb")
+    assert report.skipped == [str(source)] and not report.added
+    assert "store" not in again.__dict__ and "embedder" not in again.__dict__
+    again.close()
