@@ -133,13 +133,13 @@ class Library:
         library serves while it catches up. The one place that thread starts (service, Open WebUI)."""
         if not self.settings.graph.upgrade_on_open:
             return None
-        return in_background("library upgrade", lambda: self, Library.upgrade_logged)
+        return _in_background("library upgrade", self.upgrade_logged)
 
     def start_sweep(self) -> threading.Thread:
         """The orphan vector sweep (``maintenance.sweep_orphans_logged``) in a daemon thread."""
         from scholargraph.maintenance import sweep_orphans_logged
 
-        return in_background("orphan vector sweep", lambda: self, sweep_orphans_logged)
+        return _in_background("orphan vector sweep", lambda: sweep_orphans_logged(self))
 
     def delete(self, paper_id: str, scope: str | None = None) -> bool:
         """Delete a paper from one scope (or all). The graph commits first; it is what reads trust."""
@@ -368,22 +368,9 @@ class Library:
             self.graph.close()
 
 
-def in_background(what: str, open_library: Callable[[], Library], job: Callable[[Library], object]) -> threading.Thread:
-    """``job(library)`` in a started daemon thread named after ``what``.
-
-    The library is opened inside the thread, so a face that opens its library lazily (the
-    service) starts serving at once; if opening fails, a warning says so and the face's own
-    requests will report why.
-    """
-
-    def run() -> None:
-        try:
-            library = open_library()
-        except Exception as exc:
-            log.warning("%s at start did not run (%s)", what, exc)
-            return
-        job(library)
-
-    thread = threading.Thread(target=run, name=f"scholargraph-{what.split()[-1]}", daemon=True)
+def _in_background(what: str, job: Callable[[], object]) -> threading.Thread:
+    """``job()`` in a started daemon thread named after ``what``: the graph and vectors open there,
+    so a face starts serving at once; each job logs its own outcome and never raises."""
+    thread = threading.Thread(target=job, name=f"scholargraph-{what.split()[-1]}", daemon=True)
     thread.start()
     return thread
