@@ -269,6 +269,18 @@ class Library:
 
         return show_paper(self, paper_id, scopes)
 
+    def show_markdown(self, query: str, scopes: list[str] | None) -> str:
+        """'/show <paper id or title words>' answered as markdown, among ``scopes`` only."""
+        from scholargraph.library_io.show import show_markdown
+
+        return show_markdown(self, query, scopes)
+
+    def writes_answers(self) -> bool:
+        """Whether ``llm.*`` names a chat LLM of ScholarGraph's own (else answers are quoted)."""
+        from scholargraph.llm import configured
+
+        return configured(self.settings.llm)
+
     def overview(self, scopes: list[str] | None = None) -> Overview:
         """Themes, in-library citation counts and citations between the papers (whole-library questions)."""
         from scholargraph.retrieval.library_overview import build_overview
@@ -344,6 +356,13 @@ class Library:
         from scholargraph.parsing.pipeline import parse_and_keep
 
         return parse_and_keep(path, settings.parsing)
+
+    def ocr_estimate(self, path: Path) -> tuple[int, float]:
+        """(pages of a PDF that need OCR, seconds reading them would take) by ``parsing`` settings."""
+        from scholargraph.parsing.pdf import ocr_pages_needed, ocr_seconds_estimate
+
+        pages = ocr_pages_needed(path, self.settings.parsing)
+        return pages, ocr_seconds_estimate(pages, self.settings.parsing)
 
     def stats(self, scopes: list[str] | None = None) -> dict[str, Any]:
         stats = dict(self.graph.stats(scopes))

@@ -118,12 +118,8 @@ async def index_in_background_if_slow(library: Library, file_id: str, scope: str
         return f"{name}: still being read (OCR); ask again in a minute"
     if path is None or not name.lower().endswith(".pdf"):
         return None
-    from scholargraph.parsing.pdf import ocr_pages_needed, ocr_seconds_estimate
-
-    parsing = library.settings.parsing
-    pages = await run_blocking(ocr_pages_needed, Path(path), parsing)
-    seconds = ocr_seconds_estimate(pages, parsing)
-    if seconds <= parsing.chat_ocr_budget_s:
+    pages, seconds = await run_blocking(library.ocr_estimate, Path(path))
+    if seconds <= library.settings.parsing.chat_ocr_budget_s:
         return None
 
     async def read() -> None:

@@ -15,8 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from scholargraph.library_io.show import show_markdown
-from scholargraph.llm import configured
 from scholargraph.faces.openwebui import access, connections
 from scholargraph.faces.openwebui.access import base_url
 from scholargraph.faces.openwebui.chat import (
@@ -82,7 +80,7 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
             yield NOTHING_READABLE.format(why="you have no access to the knowledge bases this assistant searches")
             return
         if command == "/show":  # the same scopes, so the same access checks, as a question's search
-            yield await run_blocking(show_markdown, library, argument, scopes)
+            yield await run_blocking(library.show_markdown, argument, scopes)
             return
         await emit(emitter, status("ScholarGraph: searching…"))
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
@@ -113,7 +111,7 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
         async for piece in answer_with_model(library, request, user, model_id, question, pack):
             yield piece
         return
-    if not configured(library.settings.llm):
+    if not library.writes_answers():
         yield await quoted(library, question, pack, NO_LLM)
         return
     written = False
