@@ -14,53 +14,81 @@ back into Open WebUI's event and source shapes. One module per job:
 ``open_webui`` is imported only inside ``access``, so everything else is testable (and the
 Pipelines face usable) without Open WebUI installed. Tests replace Open WebUI by patching the
 functions of ``access``.
+
+The names below load their module on first use (PEP 562), so a face that needs one module
+(the HTTP service's document loader) does not import the Pipe, the Filter and retrieval with it.
 """
 
-from scholargraph.faces.openwebui import access
-from scholargraph.faces.openwebui.access import base_url, file_name, file_state
-from scholargraph.faces.openwebui.action import graph_embed
-from scholargraph.faces.openwebui.citations import citations_embed, citations_text
-from scholargraph.faces.openwebui.chat import (
-    add_system_note,
-    chat_items,
-    is_pipe_model,
-    item_key,
-    last_user_text,
-    message_text,
-    model_applies,
-    search_options,
-)
-from scholargraph.faces.openwebui.events import handle_event
-from scholargraph.faces.openwebui.filter import PIPE_ITEMS_KEY, Plan, filter_inlet, pipeline_inlet, plan_chat, reserve_for_pipe
-from scholargraph.faces.openwebui.indexing import IndexOutcome, files_in_scope, index_file, sources_of_file, sync_knowledge
-from scholargraph.faces.openwebui.pipe import allowed_default_scopes, default_scopes, pipe_answer, pipe_reply
-from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, get_library, notification, run_blocking, status
-from scholargraph.faces.openwebui.scopes import (
-    PIPE_MODEL_ID,
-    SOURCE_TYPE,
-    file_scope,
-    file_source,
-    is_paper_file,
-    kb_scope,
-    parse_file_source,
-)
-from scholargraph.faces.openwebui.sources import handoff_items, pack_sources, summary
-from scholargraph.faces.openwebui.valves import (
-    LibraryValves,
-    RetrievalValves,
-    knob,
-    settings_from_valves,
-    settings_overrides,
-)
+from __future__ import annotations
 
-__all__ = [
-    "access", "base_url", "file_name", "file_state", "graph_embed", "citations_embed", "citations_text", "add_system_note", "chat_items",
-    "is_pipe_model", "item_key", "last_user_text", "message_text", "model_applies", "search_options",
-    "handle_event", "PIPE_ITEMS_KEY", "Plan", "filter_inlet", "pipeline_inlet", "plan_chat",
-    "reserve_for_pipe", "IndexOutcome", "files_in_scope", "index_file", "sources_of_file",
-    "sync_knowledge", "allowed_default_scopes", "default_scopes", "pipe_answer", "pipe_reply",
-    "WRITE_LOCK", "Emitter", "emit", "get_library", "notification", "run_blocking", "status",
-    "PIPE_MODEL_ID", "SOURCE_TYPE", "file_scope", "file_source", "is_paper_file", "kb_scope",
-    "parse_file_source", "handoff_items", "pack_sources", "summary", "LibraryValves",
-    "RetrievalValves", "knob", "settings_from_valves", "settings_overrides",
-]
+import importlib
+from typing import Any
+
+# name -> the module of this package that defines it
+_HOMES: dict[str, str] = {
+    "base_url": "access",
+    "file_name": "access",
+    "file_state": "access",
+    "graph_embed": "action",
+    "citations_embed": "citations",
+    "citations_text": "citations",
+    "add_system_note": "chat",
+    "chat_items": "chat",
+    "is_pipe_model": "chat",
+    "item_key": "chat",
+    "last_user_text": "chat",
+    "message_text": "chat",
+    "model_applies": "chat",
+    "search_options": "chat",
+    "handle_event": "events",
+    "PIPE_ITEMS_KEY": "filter",
+    "Plan": "filter",
+    "filter_inlet": "filter",
+    "pipeline_inlet": "filter",
+    "plan_chat": "filter",
+    "reserve_for_pipe": "filter",
+    "IndexOutcome": "indexing",
+    "files_in_scope": "indexing",
+    "index_file": "indexing",
+    "sources_of_file": "indexing",
+    "sync_knowledge": "indexing",
+    "allowed_default_scopes": "pipe",
+    "default_scopes": "pipe",
+    "pipe_answer": "pipe",
+    "pipe_reply": "pipe",
+    "WRITE_LOCK": "runtime",
+    "Emitter": "runtime",
+    "emit": "runtime",
+    "get_library": "runtime",
+    "notification": "runtime",
+    "run_blocking": "runtime",
+    "status": "runtime",
+    "PIPE_MODEL_ID": "scopes",
+    "SOURCE_TYPE": "scopes",
+    "file_scope": "scopes",
+    "file_source": "scopes",
+    "is_paper_file": "scopes",
+    "kb_scope": "scopes",
+    "parse_file_source": "scopes",
+    "handoff_items": "sources",
+    "pack_sources": "sources",
+    "summary": "sources",
+    "LibraryValves": "valves",
+    "RetrievalValves": "valves",
+    "knob": "valves",
+    "settings_from_valves": "valves",
+    "settings_overrides": "valves",
+    "access": "access",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{home}")
+    value = module if name == home else getattr(module, name)
+    globals()[name] = value
+    return value
