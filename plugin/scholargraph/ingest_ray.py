@@ -32,7 +32,7 @@ from scholargraph.errors import ConfigError, ParseError, ScholarGraphError
 from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.ingest import FileProgress, IngestEvent, IngestReport, Ingestor, discover
 from scholargraph.models import Paper
-from scholargraph.ports import IngestParts
+from scholargraph.ingest.ingest_parts import IngestParts
 from scholargraph.settings import ParsingSettings
 
 INSTALL_HINT = "pip install 'scholargraph[ray]'"

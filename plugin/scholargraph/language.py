@@ -21,8 +21,13 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
+# The languages an answer can be asked for by name (the prompt says "Answer in German").
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "de": "German", "fr": "French", "es": "Spanish",
+                  "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "ja": "Japanese",
+                  "ko": "Korean"}
+
 # Languages a text may be detected as: those the embedding models and answer prompts handle
-# (USE-multilingual's 16 include all of these; ``retrieval.prompts.LANGUAGE_NAMES`` names each).
+# (USE-multilingual's 16 include all of these; ``LANGUAGE_NAMES`` above names each).
 SUPPORTED: tuple[str, ...] = ("en", "zh", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "ko")
 # Below this share of the (renormalised) probability a short text's verdict is not trusted (a property
 # of the detector, checked by tests/test_language.py, not of a library: callers may pass their own).

@@ -32,4 +32,4 @@ def point_unstructured_at_packaged_spacy() -> None:
     """Make unstructured load the pip-installed spaCy model instead of downloading one."""
     from unstructured.nlp import tokenize
 
-    tokenize._SPACY_MODEL_NAME = SPACY_PACKAGE
+    setattr(tokenize, "_SPACY_MODEL_NAME", SPACY_PACKAGE)  # a Final in unstructured, meant to be fixed

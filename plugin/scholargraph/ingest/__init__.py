@@ -4,7 +4,7 @@ Idempotent by content hash (a file already in the scope is skipped; one already 
 scope is copied without re-embedding). Parsing runs beside embedding (``parse_stage``). Each
 paper commits whole or not at all (``commit``): vectors are written first and removed again if
 the graph transaction fails, and the graph row is the commit record that every read checks.
-The ingestor takes the parts it writes through as typed ports (``scholargraph.ports``), never
+The ingestor takes the parts it writes through as typed ports (``scholargraph.ingest.ingest_parts``), never
 the ``Library`` that wires them.
 
 - ``discovery``: which files a run takes, and why others are refused;

@@ -19,7 +19,7 @@ from scholargraph.errors import ParseError, ScholarGraphError
 from scholargraph.ingest.report import IngestReport
 from scholargraph.models import Chunk, Paper
 from scholargraph.packed_vectors import PackedVectors
-from scholargraph.ports import IngestParts
+from scholargraph.ingest.ingest_parts import IngestParts
 
 log = logging.getLogger("scholargraph.ingest")
 

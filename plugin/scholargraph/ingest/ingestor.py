@@ -21,7 +21,7 @@ from scholargraph.ingest.discovery import discover
 from scholargraph.ingest.parse_stage import OnPage, ParsedFile, parse_all
 from scholargraph.ingest.report import FileProgress, IngestEvent, IngestReport
 from scholargraph.models import Chunk, Paper
-from scholargraph.ports import IngestParts
+from scholargraph.ingest.ingest_parts import IngestParts
 
 
 @dataclass

@@ -26,6 +26,8 @@ What it does, and why:
 
 from __future__ import annotations
 
+from functools import partial
+
 import hashlib
 import tempfile
 import time
@@ -269,8 +271,8 @@ def to_items(api: ZoteroAPI, raw: list[dict[str, Any]], paths: dict[str, str], f
             mode = adata.get("linkMode")
             if mode in STORED_MODES:
                 target = folder / att["key"] / Path(adata.get("filename") or f"{att['key']}.pdf").name
-                fetches[str(target)] = (lambda a=att, d=adata: api.download(a["key"], folder, d.get("filename") or "",
-                                                                             d.get("md5")))
+                fetches[str(target)] = partial(api.download, att["key"], folder, adata.get("filename") or "",
+                                               adata.get("md5"))
                 files.append(target)
             elif mode == "linked_file" and adata.get("path"):
                 files.append(Path(adata["path"]).expanduser())

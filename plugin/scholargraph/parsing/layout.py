@@ -72,8 +72,9 @@ def _drop_arxiv_stamp(pieces: list[Piece]) -> tuple[list[Piece], str | None]:
         compact = piece.text.replace(" ", "")
         found = ARXIV_LABELLED_ID.search(compact[::-1]) if _SPACED_CHARS.fullmatch(piece.text) else None
         upright = ARXIV_STAMP.search(piece.text)
-        if found or (upright and len(piece.text) < 80):
-            stamp = stamp or (found or upright).group(1)
+        match = found or (upright if upright and len(piece.text) < 80 else None)
+        if match:
+            stamp = stamp or match.group(1)
             hits.add(i)
     if not hits:
         return pieces, None
@@ -108,25 +109,26 @@ def column_order(pieces: list[Piece]) -> list[Piece]:
 def _page_in_column_order(page: list[Piece]) -> list[Piece]:
     if not page or (page[0].page or 0) < 2 or any(p.bbox is None or p.font_size is not None for p in page):
         return page  # no boxes, or pdfium's reading (content-stream order, which TeX writes column by column)
-    left = min(p.bbox[0] for p in page)
-    right = max(p.bbox[2] for p in page)
+    box = {id(p): p.bbox for p in page if p.bbox is not None}  # every piece has one (checked above)
+    left = min(b[0] for b in box.values())
+    right = max(b[2] for b in box.values())
     width = right - left
     if width < 200:
         return page
     mid, slack = (left + right) / 2, 0.03 * width
-    side = {id(p): "L" if p.bbox[2] <= mid + slack else "R" if p.bbox[0] >= mid - slack else "F" for p in page}
+    side = {k: "L" if b[2] <= mid + slack else "R" if b[0] >= mid - slack else "F" for k, b in box.items()}
     if sum(v == "L" for v in side.values()) < 2 or sum(v == "R" for v in side.values()) < 2:
         return page  # one column (figures beside the text do not make two)
-    full = sorted((p for p in page if side[id(p)] == "F"), key=lambda p: p.bbox[1])
-    tops = [p.bbox[1] for p in full]
+    full = sorted((p for p in page if side[id(p)] == "F"), key=lambda p: box[id(p)][1])
+    tops = [box[id(p)][1] for p in full]
     regions: list[list[Piece]] = [[] for _ in range(len(full) + 1)]
     for piece in page:
         if side[id(piece)] != "F":
-            regions[bisect_right(tops, piece.bbox[1])].append(piece)
+            regions[bisect_right(tops, box[id(piece)][1])].append(piece)
     ordered: list[Piece] = []
     for r, region in enumerate(regions):
         for column in ("L", "R"):
-            ordered.extend(sorted((p for p in region if side[id(p)] == column), key=lambda p: p.bbox[1]))
+            ordered.extend(sorted((p for p in region if side[id(p)] == column), key=lambda p: box[id(p)][1]))
         if r < len(full):
             ordered.append(full[r])
     return ordered

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scholargraph.language import normalise_code
+from scholargraph.language import LANGUAGE_NAMES, normalise_code
 from scholargraph.retrieval.ports import PaperReads
 
-LANGUAGE_NAMES = {"en": "English", "zh": "Chinese (简体中文)", "de": "German", "fr": "French", "es": "Spanish",
-                  "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian", "ja": "Japanese",
-                  "ko": "Korean"}
 UNKNOWN = "the language of the question"
 
 SYSTEM = (

@@ -28,7 +28,7 @@ from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, log
 from scholargraph.faces.openwebui.scopes import file_scope, is_paper_file, kb_scope
 from scholargraph.faces.openwebui.sources import handoff_items, pack_sources, plural, summary
 from scholargraph.faces.openwebui.valves import settings_from_valves
-from scholargraph.retrieval.prompts import LANGUAGE_NAMES
+from scholargraph.language import LANGUAGE_NAMES
 
 if TYPE_CHECKING:
     from scholargraph.library import Library

@@ -14,7 +14,7 @@ from scholargraph.faces.service.service_state import ServiceState
 from scholargraph.library import Library
 
 if TYPE_CHECKING:
-    from scholargraph.graph import PaperRow
+    from scholargraph.graph.rows import PaperRow
 
 
 def add_paper_routes(app: FastAPI, state: ServiceState) -> None:
