@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import base_url
+from scholargraph.faces.openwebui.citations import cited_papers
 from scholargraph.faces.openwebui.indexing import knowledge_state
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
-from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, file_ids, file_scope, kb_ids, kb_scope, parse_file_source
+from scholargraph.faces.openwebui.scopes import file_ids, file_scope, kb_ids, kb_scope, parse_file_source
 from scholargraph.faces.openwebui.valves import settings_from_valves
 
 if TYPE_CHECKING:
@@ -20,15 +21,7 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     from scholargraph.faces.graph_page import render_graph_html
 
     user = user or {}
-    messages = body.get("messages") or []
-    message = next((m for m in messages if m.get("id") == body.get("id")), messages[-1] if messages else {})
-    paper_ids: list[str] = []
-    scopes: set[str] = set()
-    for src in message.get("sources") or []:
-        head = src.get("source") or {}
-        if head.get("type") == SOURCE_TYPE and head.get("paper_id"):
-            paper_ids.append(head["paper_id"])
-            scopes.update(head.get("scopes") or [])
+    paper_ids, scopes = cited_papers(body)
     if not paper_ids:
         return render_graph_html({"nodes": [], "edges": []}, title="No ScholarGraph sources in this message")
     kbs, files = await access.readable(user, kb_ids(scopes), file_ids(scopes))
