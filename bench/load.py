@@ -70,10 +70,8 @@ def ensure_library(data: Path, papers: Path) -> None:
         raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
 
 
-def start_service(data: Path, port: int, workers: int | None) -> subprocess.Popen:
+def start_service(data: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1", "SCHOLARGRAPH_SERVICE__API_KEY": KEY}
-    if workers is not None:
-        env["SCHOLARGRAPH_SERVICE__WORKERS"] = str(workers)
     proc = subprocess.Popen([str(Path(sys.executable).with_name("scholargraph")), "--data-dir", str(data), "serve",
                              "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
@@ -172,7 +170,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--keep", type=Path, help="library folder to build once and reuse")
     parser.add_argument("--inprocess", type=int, default=200, help="in-process queries (0 = skip)")
-    parser.add_argument("--workers", type=int, help="service.workers for the service (if the setting exists)")
     args = parser.parse_args()
 
     data = args.keep or Path(tempfile.mkdtemp(prefix="scholargraph-load-"))
@@ -185,7 +182,7 @@ def main() -> None:
         out["in_process"] = in_process(data, args.inprocess)
 
     port = free_port()
-    proc = start_service(data, port, args.workers)
+    proc = start_service(data, port)
     try:
         asyncio.run(level(port, 1, 3))  # warm: model, keyword index
         out["rss_before_mib"] = service_rss_mib(proc)
