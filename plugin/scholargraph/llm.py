@@ -31,7 +31,7 @@ class ChatLLM:
         self.backoff_s = settings.backoff_s if backoff_s is None else backoff_s
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self.client = httpx.Client(base_url=settings.base_url.rstrip("/"), headers=headers,
-                                   timeout=httpx.Timeout(settings.timeout_s, connect=10.0), transport=transport)
+                                   timeout=httpx.Timeout(settings.timeout_s, connect=settings.connect_timeout_s), transport=transport)
 
     def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
         """Yield answer text pieces as the server sends them."""

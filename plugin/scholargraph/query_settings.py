@@ -162,6 +162,8 @@ class LLMSettings(SettingsGroup):
     api_key: str = Field("", description="Bearer key for the chat LLM.")
     temperature: float = Field(0.2, description="Sampling temperature.")
     timeout_s: float = Field(120.0, description="Seconds before a chat request is abandoned.")
+    connect_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for the chat LLM to accept a connection "
+                                     "(a server that is down fails fast and is retried).")
     max_retries: int = Field(
         3, ge=0, description="Retries of a chat request refused with 429/5xx or not connected, before the answer's "
         "first words (never after: the reader already has them).",
