@@ -129,11 +129,11 @@ def test_neighbour_labels_say_who_cites_whom_in_plain_words():
         Passage("p4", "Other", "", None, 0.3, "Other text.", relation="similar", via="p1", via_title=PAPERMAGE),
     ]
     pack = build_context(SearchResult("q", "en", [hit], neighbours), budget_tokens=2000)
-    assert [s.relation for s in pack.sources] == ["", "cited by [1] PaperMage", "cites [1] PaperMage",
+    assert [s.relation for s in pack.cited] == ["", "cited by [1] PaperMage", "cites [1] PaperMage",
                                                   "similar to [1] PaperMage"]
     assert 'relation="cited by [1] PaperMage"' in pack.text
-    assert pack.sources[1].line().endswith(" — cited by [1] PaperMage")
-    assert pack.sources[0].line() == f"[1] {PAPERMAGE} — section: Introduction, p. 1"
+    assert pack.cited[1].line().endswith(" — cited by [1] PaperMage")
+    assert pack.cited[0].line() == f"[1] {PAPERMAGE} — section: Introduction, p. 1"
     assert relation_label("cited_by", "S2ORC: The Semantic Scholar Open Research Corpus") == "cites S2ORC"
 
 

@@ -75,7 +75,7 @@ def test_most_cited_question_names_the_most_cited_paper_first(full_library):
     title = full_library.graph.get_paper(top_id)["title"]
 
     got = answer_question(full_library, "Which of my papers are most cited by the others?", ["lib"], {})
-    assert got.pack.overview is not None and got.pack.sources[0].paper_id == top_id
+    assert got.pack.overview is not None and got.pack.cited[0].paper_id == top_id
     first = got.text().splitlines()[0]
     assert first.startswith(title.split(":")[0]) and f"cited by {top_n} " in first, first
     assert "<library_overview" in got.pack.text and "[section: abstract]" in got.pack.text
@@ -96,7 +96,7 @@ def test_ordinary_questions_are_not_routed_and_library_questions_are(full_librar
 
 def test_mode_always_and_off_override_detection(full_library):
     forced = full_library.context("What is PaperMage?", ["lib"], library_questions="always")
-    assert forced.overview is not None and len(forced.sources) == len(full_library.papers(["lib"]))
+    assert forced.overview is not None and len(forced.cited) == len(full_library.papers(["lib"]))
     plain = full_library.context("What are the main themes of my papers?", ["lib"], library_questions="off")
     assert plain.overview is None and "<library_overview" not in plain.text
 
@@ -157,7 +157,7 @@ def test_open_webui_user_valve_wins_over_the_admin_valve(full_library):
         plain = full_library.context(question, ["lib"], **search_options(admin, mine))
         assert plain.overview is None
         pack = full_library.context(question, ["lib"], **search_options(admin, face.UserValves()))
-        assert pack.overview is not None and pack.sources
+        assert pack.overview is not None and pack.cited
 
 
 def test_an_ordinary_question_is_embedded_once_for_detection_and_search(full_library, monkeypatch):
@@ -174,5 +174,5 @@ def test_an_ordinary_question_is_embedded_once_for_detection_and_search(full_lib
     monkeypatch.setattr(embedder, "embed_queries", counting)
     question = "Which toolkit does PaperMage depend on for access to vision models?"
     pack = full_library.context(question, ["lib"], library_questions="auto")
-    assert pack.overview is None and pack.sources
+    assert pack.overview is None and pack.cited
     assert calls.count([question]) == 1

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from scholargraph.faces import openwebui as sg
 from scholargraph.errors import ConfigError
 from scholargraph.faces.openwebui import knob
-from scholargraph.retrieval.context import ContextPack, Source
+from scholargraph.retrieval.context import CitedPaper, ContextPack
 from scholargraph.retrieval.results import Passage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,11 +125,11 @@ def test_chat_items_and_models():
 
 
 def test_pack_sources_number_papers_like_the_pack():
-    pack = ContextPack(text="", language="en", sources=[
-        Source(1, "p1", "Hit paper", ["A. Author"], 2020, sg.file_source("f-1", "hit.pdf"),
+    pack = ContextPack(text="", language="en", cited=[
+        CitedPaper(1, "p1", "Hit paper", ["A. Author"], 2020, sg.file_source("f-1", "hit.pdf"),
                [Passage("p1", "Hit paper", "Intro", 3, 0.8, "text one </source> tail"),
                 Passage("p1", "Hit paper", "Method", 4, 0.7, "two")]),
-        Source(2, "p2", "Neighbour", [], None, "/local/path.pdf", [Passage("p2", "Neighbour", "", None, 0.5, "three")],
+        CitedPaper(2, "p2", "Neighbour", [], None, "/local/path.pdf", [Passage("p2", "Neighbour", "", None, 0.5, "three")],
                relation="cites [1]"),
     ])
     sources = sg.pack_sources(pack, ["kb:k1"], "http://owui")

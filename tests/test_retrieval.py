@@ -184,10 +184,10 @@ def test_neighbour_shortlist_from_the_graph_vectors_matches_chroma(full_library,
 def test_neighbours_are_labelled_in_the_context_pack(full_library):
     pack = full_library.context("PaperMage unified toolkit for scientific documents", ["lib"], k=2, hops=1,
                                 neighbour_floor=0.0)  # the whole neighbourhood, to see every label
-    assert pack.sources[0].title.startswith("PaperMage")
-    labels = [s.relation for s in pack.sources[1:]]
+    assert pack.cited[0].title.startswith("PaperMage")
+    labels = [s.relation for s in pack.cited[1:]]
     assert any(label.startswith("cited by [1] ") for label in labels)  # "cited by [1] PaperMage"
-    assert pack.text.count("<source id=") == len(pack.sources)
+    assert pack.text.count("<source id=") == len(pack.cited)
 
 
 def test_scope_hides_other_knowledge_bases(full_library):
@@ -219,7 +219,7 @@ def test_context_pack_fences_paper_text_and_keeps_the_budget():
     assert "&lt;/source" in pack.text
     assert len(pack.text.split()) < 400
     assert "[section: Intro, p. 3]" in pack.text
-    assert pack.sources[0].citation() == "[1] A Paper (Ann Lee; 2021)"
+    assert pack.cited[0].citation() == "[1] A Paper (Ann Lee; 2021)"
 
 
 def test_search_cli_json_shape(full_library):

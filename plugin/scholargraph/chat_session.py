@@ -60,7 +60,7 @@ def answer_question(library: Library, question: str, scopes: list[str] | None, o
     from scholargraph.llm import configured
 
     pack = library.context(question, scopes, **options)
-    if not pack.sources:
+    if not pack.cited:
         return None
     pack.language = library.question_language(question, scopes, earlier=earlier)
     result = Answer(question, pack)
@@ -130,7 +130,7 @@ class ChatSession:
         if got is None:
             return Reply(error=NO_PASSAGE)
         self.last = got
-        n = len(got.pack.sources)
+        n = len(got.pack.cited)
         hint = f"({n} source{'s' if n != 1 else ''}: /sources)"
         if got.quoted is not None:
             text = got.text() or "No sentence of the sources answers this directly; see /sources."
@@ -147,7 +147,7 @@ class ChatSession:
         if name == "sources":
             if self.last is None:
                 return Reply(error="no answer yet: ask a question first")
-            return Reply(text="\n".join(src.line() for src in self.last.pack.sources))
+            return Reply(text="\n".join(src.line() for src in self.last.pack.cited))
         if name in ("hops", "k"):
             low, high = (0, 3) if name == "hops" else (1, 200)
             try:

@@ -103,7 +103,7 @@ def evaluate_context(library: Library, scopes: list[str] | None = None, dataset:
             continue
         result = library.search(q.question, scopes, **search_options)
         pack = build_context(result, budget)
-        in_context = [src.paper_id for src in pack.sources]
+        in_context = [src.paper_id for src in pack.cited]
         allowed = {ids[k] for k in q.allowed}
         required = {ids[k] for k in q.required}
         top = result.hits[0].paper_id if result.hits else None
@@ -116,7 +116,7 @@ def evaluate_context(library: Library, scopes: list[str] | None = None, dataset:
             "tokens": count_tokens(pack.text),
             "papers": len(in_context),
             "context": [key_of.get(p, p) + ("" if not src.relation else f" ({src.relation})")
-                        for p, src in zip(in_context, pack.sources)],
+                        for p, src in zip(in_context, pack.cited)],
         })
     return {
         "questions": len(rows),

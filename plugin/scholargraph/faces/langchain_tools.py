@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 def passage_document(passage: Passage) -> Document:
     """A passage as a LangChain Document: its text, and its paper and place as metadata; a
     neighbour's also says how it hangs on the hit paper (``relation``, ``via``)."""
+    # "source" is LangChain's metadata key for where a Document came from: the passage's origin
     metadata: dict[str, Any] = {"paper_id": passage.paper_id, "title": passage.title, "section": passage.section,
-                                "page": passage.page, "score": passage.score, "source": passage.source,
+                                "page": passage.page, "score": passage.score, "source": passage.origin,
                                 "kind": "neighbour" if passage.is_neighbour else "hit"}
     if passage.is_neighbour:
         metadata |= {"relation": passage.relation, "via": passage.via}

@@ -1,8 +1,8 @@
-"""The context pack: numbered sources an LLM can cite as [n], within a token budget.
+"""The context pack: numbered cited papers an LLM can cite as [n], within a token budget.
 
 Paper text is fenced inside <source> tags and the preamble says it is quoted material, so
 instructions that happen to sit inside a paper stay data. Hit papers come first, numbered
-by their best passage; graph neighbours follow, each saying in plain words which source it
+by their best passage; graph neighbours follow, each saying in plain words which cited paper it
 hangs on and how ("cited by [1] PaperMage", "cites [2] S2ORC").
 """
 
@@ -53,22 +53,25 @@ def relation_label(relation: str, via_title: str, n: int | None = None) -> str:
 
 
 @dataclass
-class Source:
-    """One paper in the context pack, numbered [n], with its passages (the search's own)."""
+class CitedPaper:
+    """One paper in the context pack, numbered [n], with its passages (the search's own).
+
+    The faces call it a source where their reader does (the CLI's "Sources", the JSON key
+    ``sources``, Open WebUI's citations); in the engine it is a cited paper."""
 
     n: int
     paper_id: str
     title: str
     authors: list[str]
     year: int | None
-    source: str
+    origin: str  # the file (or item) the paper came from, as its scope recorded it
     passages: list[Passage] = field(default_factory=list)
     relation: str = ""  # empty for hits; for neighbours a label like "cited by [1] PaperMage"
 
     @classmethod
-    def of(cls, n: int, passage: Passage, relation: str = "") -> Source:
-        """The source a passage's paper becomes, from the metadata the passage carries."""
-        return cls(n, passage.paper_id, passage.title, passage.authors, passage.year, passage.source, [passage],
+    def of(cls, n: int, passage: Passage, relation: str = "") -> CitedPaper:
+        """The cited paper a passage's paper becomes, from the metadata the passage carries."""
+        return cls(n, passage.paper_id, passage.title, passage.authors, passage.year, passage.origin, [passage],
                    relation)
 
     def citation(self) -> str:
@@ -82,21 +85,22 @@ class Source:
         return _where(first.section, first.page) if first else ""
 
     def line(self) -> str:
-        """One line of a source list: citation, where, and (for neighbours) why it is there."""
+        """One line of a list of cited papers: citation, where, and (for neighbours) why it is there."""
         return " — ".join(b for b in (self.citation(), self.where(), self.relation) if b)
 
     def to_json(self) -> dict[str, Any]:
-        """A numbered source as data: who, where, and (for neighbours) why it is there."""
+        """A numbered cited paper as data: who, where, and (for neighbours) why it is there.
+        The key ``source`` (its origin) is published JSON, kept as clients read it."""
         first = self.passages[0] if self.passages else None
         return {"n": self.n, "paper_id": self.paper_id, "title": self.title, "authors": self.authors,
                 "year": self.year, "section": first.section if first else "", "page": first.page if first else None,
-                "relation": self.relation, "source": self.source}
+                "relation": self.relation, "source": self.origin}
 
 
 @dataclass
 class ContextPack:
     text: str
-    sources: list[Source]
+    cited: list[CitedPaper]
     language: str
     overview: ExtractiveAnswer | None = None  # a question about the whole library: its answer without an LLM (library_overview)
 
@@ -112,24 +116,24 @@ def _fence(text: str) -> str:
 
 
 def build_context(result: SearchResult, budget_tokens: int) -> ContextPack:
-    """Numbered sources for the hits, then the neighbours, until the budget is spent."""
-    sources: dict[str, Source] = {}
+    """Numbered cited papers for the hits, then the neighbours, until the budget is spent."""
+    cited: dict[str, CitedPaper] = {}
     for hit in result.hits:
-        if hit.paper_id in sources:
-            sources[hit.paper_id].passages.append(hit)
+        if hit.paper_id in cited:
+            cited[hit.paper_id].passages.append(hit)
         else:
-            sources[hit.paper_id] = Source.of(len(sources) + 1, hit)
+            cited[hit.paper_id] = CitedPaper.of(len(cited) + 1, hit)
     for nb in result.neighbours:
-        if nb.paper_id in sources:
+        if nb.paper_id in cited:
             continue
-        via = sources.get(nb.via)
+        via = cited.get(nb.via)
         label = relation_label(nb.relation, via.title if via else nb.via_title, via.n if via else None)
-        sources[nb.paper_id] = Source.of(len(sources) + 1, nb, relation=label)
+        cited[nb.paper_id] = CitedPaper.of(len(cited) + 1, nb, relation=label)
 
     used = count_tokens(PREAMBLE)
     blocks: list[str] = []
-    kept: list[Source] = []
-    for src in sources.values():
+    kept: list[CitedPaper] = []
+    for src in cited.values():
         head = (
             f'<source id="{src.n}" title="{escape(src.title)}"'
             + (f' authors="{escape(", ".join(src.authors[:6]))}"' if src.authors else "")
@@ -153,4 +157,4 @@ def build_context(result: SearchResult, budget_tokens: int) -> ContextPack:
         kept.append(src)
         blocks.append(head + "\n" + "\n\n".join(body) + "\n</source>")
     text = PREAMBLE + "\n\n" + "\n\n".join(blocks) if blocks else ""
-    return ContextPack(text=text, sources=kept, language=result.language)
+    return ContextPack(text=text, cited=kept, language=result.language)

@@ -4,7 +4,7 @@ question, each cited [n] as an LLM would cite it.
 Sentences are scored by the library's own embedder (question vector against sentence
 vectors: the model that found the passages, so a Chinese question picks English sentences)
 plus a little for the question's words they contain, then chosen greedily: near-duplicates
-are skipped and a source already quoted must clearly beat the next best from another source.
+are skipped and a cited paper already quoted must clearly beat the next best from another one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scholargraph.embedding.base import Embedder
-from scholargraph.retrieval.context import ContextPack, Source
+from scholargraph.retrieval.context import CitedPaper, ContextPack
 from scholargraph.retrieval.results import Passage
 from scholargraph.settings import RetrievalSettings
 
@@ -39,10 +39,10 @@ SINGLE_LETTER_SHARE = 0.25  # more one-letter words than this: a formula or figu
 
 @dataclass
 class AnswerSentence:
-    """One quoted sentence and the source number it is cited by."""
+    """One quoted sentence and the number [n] of the cited paper it quotes."""
 
     text: str
-    source: int
+    n: int
     score: float
     section: str = ""
     page: int | None = None
@@ -50,29 +50,30 @@ class AnswerSentence:
 
 @dataclass
 class ExtractiveAnswer:
-    """Quoted sentences in order of score, and the pack's numbered sources they cite."""
+    """Quoted sentences in order of score, and the pack's numbered cited papers they quote."""
 
     sentences: list[AnswerSentence]
-    sources: list[Source]
+    cited: list[CitedPaper]
 
     def text(self) -> str:
         """The sentences, each followed by its [n], one per line."""
-        return "\n".join(f"{s.text} [{s.source}]" for s in self.sentences)
+        return "\n".join(f"{s.text} [{s.n}]" for s in self.sentences)
 
     def markdown(self, note: str = "") -> str:
-        """For a chat: the quoted sentences, the numbered sources in plain words, then ``note``."""
-        lines = [f"> {s.text} [{s.source}]" for s in self.sentences] or [
+        """For a chat: the quoted sentences, the numbered cited papers in plain words, then ``note``."""
+        lines = [f"> {s.text} [{s.n}]" for s in self.sentences] or [
             "No sentence of the sources answers this directly; see the sources below."]
-        lines += ["", "**Sources**", ""] + [f"{src.line()}  " for src in self.sources]
+        lines += ["", "**Sources**", ""] + [f"{src.line()}  " for src in self.cited]
         if note:
             lines += ["", f"*{note}*"]
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
+        """The published shape: each sentence's ``source`` is its [n], ``sources`` the cited papers."""
         return {
-            "answer": [{"text": s.text, "source": s.source, "score": round(s.score, 4), "section": s.section,
+            "answer": [{"text": s.text, "source": s.n, "score": round(s.score, 4), "section": s.section,
                         "page": s.page} for s in self.sentences],
-            "sources": [src.to_json() for src in self.sources],
+            "sources": [src.to_json() for src in self.cited],
         }
 
 
@@ -115,9 +116,9 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
     the rest score far below the best), in order of score. ``tuning``: the ``retrieval.extractive_*``
     settings (their defaults when None)."""
     cfg = tuning or _DEFAULTS
-    candidates: list[tuple[str, Source, Passage]] = []
+    candidates: list[tuple[str, CitedPaper, Passage]] = []
     seen: set[str] = set()
-    for src in pack.sources:  # pack order: hits by rank, then neighbours
+    for src in pack.cited:  # pack order: hits by rank, then neighbours
         for passage in src.passages:
             for sentence in sentences_of(passage.text):
                 key = " ".join(sentence.lower().split())
@@ -127,7 +128,7 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
                 candidates.append((sentence, src, passage))
     candidates = candidates[: cfg.extractive_candidates]
     if not candidates or max_sentences <= 0:
-        return ExtractiveAnswer([], pack.sources)
+        return ExtractiveAnswer([], pack.cited)
 
     qvec = np.asarray(embedder.embed_queries([question], task=task)[0], dtype=np.float32)
     vectors = np.asarray(embedder.embed_documents([c[0] for c in candidates]), dtype=np.float32)
@@ -154,7 +155,7 @@ def extract_answer(question: str, pack: ContextPack, embedder: Embedder, max_sen
         quoted.add(candidates[i][1].n)
     sentences = [AnswerSentence(candidates[i][0], candidates[i][1].n, float(scores[i]),
                                 candidates[i][2].section, candidates[i][2].page) for i in chosen]
-    return ExtractiveAnswer(sentences, pack.sources)
+    return ExtractiveAnswer(sentences, pack.cited)
 
 
 def quote_answer(embedder: Embedder, question: str, pack: ContextPack, max_sentences: int = 3,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from scholargraph.chunking import count_tokens, truncate_tokens
-from scholargraph.retrieval.context import PREAMBLE, ContextPack, Source, short_title
+from scholargraph.retrieval.context import PREAMBLE, CitedPaper, ContextPack, short_title
 from scholargraph.retrieval.extractive import AnswerSentence, ExtractiveAnswer
 from scholargraph.retrieval.keyword import tokenize
 from scholargraph.retrieval.ports import ChunkReads, Embedder, PaperReads
@@ -289,7 +289,7 @@ def overview_lines(overview: Overview, numbers: dict[str, int], intent: str) -> 
 def overview_pack(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | None, intent: str | None,
                   settings: RetrievalSettings = _DEFAULTS) -> ContextPack:
     """The overview as a context pack within ``settings.context_tokens``: an overview block, then
-    one source per paper (its abstract)."""
+    one cited paper per library paper (its abstract)."""
     budget_tokens = settings.context_tokens
     overview = build_overview(graph, vectors, scopes, settings)
     intent = intent or "themes"
@@ -303,7 +303,7 @@ def overview_pack(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | No
             "library's own papers.\n" + "\n".join(text for _, text in lines) + "\n</library_overview>")
     used = count_tokens(PREAMBLE) + count_tokens(head)
     blocks: list[str] = []
-    sources: list[Source] = []
+    cited: list[CitedPaper] = []
     for paper_id in order:
         paper = overview.papers[paper_id]
         theme = overview.theme_of(paper_id)
@@ -311,8 +311,8 @@ def overview_pack(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | No
         relation = "; ".join(b for b in (
             f"theme {theme.n}: {theme.label}" if theme else "",
             f"cited by {n_cited} library paper{'s' if n_cited != 1 else ''}" if n_cited else "") if b)
-        src = Source(numbers[paper_id], paper_id, paper["title"] or paper_id, paper["authors"], paper["year"],
-                     paper["source"], relation=relation)
+        src = CitedPaper(numbers[paper_id], paper_id, paper["title"] or paper_id, paper["authors"], paper["year"],
+                         paper["source"], relation=relation)  # a paper row's "source" is its origin
         text = paper["abstract"] or (paper["title"] or "")
         tag = (f'<source id="{src.n}" title="{escape(src.title)}"'
                + (f' year="{src.year}"' if src.year else "") + f' relation="{escape(relation)}">')
@@ -324,12 +324,12 @@ def overview_pack(graph: PaperReads, vectors: ChunkReads, scopes: list[str] | No
         else:
             text = ""  # over the budget: the overview still names it, by its number
         src.passages.append(Passage(paper_id, src.title, "abstract", None, 1.0, text, authors=src.authors,
-                                    year=src.year, source=src.source))
-        sources.append(src)
+                                    year=src.year, origin=src.origin))
+        cited.append(src)
     pack = ContextPack(text=PREAMBLE + "\n\n" + head + ("\n\n" + "\n\n".join(blocks) if blocks else ""),
-                       sources=sources, language="und")
+                       cited=cited, language="und")
     pack.overview = OverviewAnswer(
-        [AnswerSentence(text, 0, 1.0, kind) for kind, text in lines], sources)
+        [AnswerSentence(text, 0, 1.0, kind) for kind, text in lines], cited)
     return pack
 
 
@@ -341,7 +341,7 @@ class OverviewAnswer(ExtractiveAnswer):
 
     def markdown(self, note: str = "") -> str:
         lines = [f"- {s.text}" for s in self.sentences]
-        lines += ["", "**Sources**", ""] + [f"{src.line()}  " for src in self.sources]
+        lines += ["", "**Sources**", ""] + [f"{src.line()}  " for src in self.cited]
         if note:
             lines += ["", f"*{note}*"]
         return "\n".join(lines)

@@ -169,7 +169,7 @@ def expand(
                 chunk_id=chunk.id,
                 authors=list(paper.get("authors") or []),  # a copy: the paper dict is cached
                 year=paper.get("year"),
-                source=paper.get("source") or "",
+                origin=paper.get("source") or "",
                 relation=item["relation"],
                 via=via,
                 via_title=titles[via] if via in titles else meta.get(via, {}).get("title", ""),

@@ -3,7 +3,7 @@
 A ``Passage`` is a hit (a passage that matched) or a graph neighbour's best passage
 (``relation`` says how it hangs on the hit paper ``via``). It carries its paper's metadata,
 read from the graph once per search, so nothing downstream looks a paper up again. The context
-pack groups passages by paper (``context.Source``); each face converts them once: the service
+pack groups passages by paper (``context.CitedPaper``); each face converts them once: the service
 and ``search --json`` with ``to_json``, the CLI by printing, the Open WebUI bridge into its
 source dicts, the LangChain retriever into Documents.
 """
@@ -27,7 +27,7 @@ class Passage:
     chunk_id: str = ""
     authors: list[str] = field(default_factory=list)
     year: int | None = None
-    source: str = ""
+    origin: str = ""  # the file (or item) its paper came from in its scope
     relation: str = ""  # "" for a hit; cites | cited_by | similar | shares_author (seen from the hit paper)
     via: str = ""  # a neighbour: paper id of the hit paper it hangs on
     via_title: str = ""
@@ -52,7 +52,7 @@ class Passage:
         out: dict[str, Any] = {
             "paper_id": self.paper_id, "title": self.title, "section": self.section, "page": self.page,
             "score": self.score, "text": self.text, "chunk_id": self.chunk_id, "authors": list(self.authors),
-            "year": self.year, "source": self.source,
+            "year": self.year, "source": self.origin,  # published key: the origin
         }
         if self.is_neighbour:
             out |= {"relation": self.relation, "via": self.via, "via_title": self.via_title, "hop": self.hop,

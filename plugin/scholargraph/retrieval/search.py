@@ -274,7 +274,7 @@ class Searcher:
             chunk_id=hit.id,
             authors=list(paper.get("authors") or []),  # a copy: the paper dict is cached
             year=paper.get("year"),
-            source=paper.get("source") or "",
+            origin=paper.get("source") or "",
         )
 
 

@@ -60,7 +60,7 @@ def search(
         pack = library.overview_pack(kb or None)
         console.print(library.quote(question, pack).text(), highlight=False, markup=False)  # the overview's lines
         console.print("\n[bold]Sources[/bold]")
-        for src in pack.sources:
+        for src in pack.cited:
             console.print(src.line(), highlight=False, markup=False)
         return
     try:
@@ -129,7 +129,7 @@ def ask(
             "question": question, "language": pack.language, "mode": "extractive" if quoted else "llm",
             "answer": quoted.text() if quoted else written, "note": note or None,
             "sentences": quoted.to_json()["answer"] if quoted else [],
-            "sources": [src.to_json() for src in pack.sources],
+            "sources": [src.to_json() for src in pack.cited],
             **({"context": pack.text} if show_context else {}),
         })
         return
@@ -141,7 +141,7 @@ def ask(
         console.print("\n[bold]Context[/bold]")
         console.print(pack.text, highlight=False, markup=False)
     console.print("\n[bold]Sources[/bold]")
-    for src in pack.sources:
+    for src in pack.cited:
         console.print(src.line(), highlight=False, markup=False)
 
 

@@ -28,8 +28,8 @@ def pack_sources(pack: ContextPack, scopes: list[str], base: str = "") -> list[d
     numbers the papers [1], [2]... in this order. ``page`` is 0-based as in Open WebUI.
     """
     out = []
-    for src in pack.sources:
-        parsed = parse_file_source(src.source)
+    for src in pack.cited:
+        parsed = parse_file_source(src.origin)
         url = ""
         if parsed and base:
             first_page = next((p.page for p in src.passages if p.page), None)
@@ -83,8 +83,8 @@ def handoff_items(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def summary(pack: ContextPack) -> tuple[int, int, int]:
     """(passages, papers, graph neighbours) of a context pack."""
-    hits = [s for s in pack.sources if not s.relation]
-    return sum(len(s.passages) for s in hits), len(hits), len(pack.sources) - len(hits)
+    hits = [s for s in pack.cited if not s.relation]
+    return sum(len(s.passages) for s in hits), len(hits), len(pack.cited) - len(hits)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
