@@ -167,10 +167,18 @@ def test_doctor_sweeps_orphans_from_the_command_line(tmp_path: Path):
     library.store.upsert_paper_vector("ghost", "Ghost", vector[0])
     library.close()
     del library
+    parsed = data / "parsed"  # the document loader's waiting parses: one a day old, one just written
+    parsed.mkdir()
+    forgotten, waiting = parsed / ("ab" * 32 + ".json"), parsed / ("cd" * 32 + ".json")
+    forgotten.write_text("{}")
+    waiting.write_text("{}")
+    os.utime(forgotten, (time.time() - 2 * 86400,) * 2)
     done = subprocess.run([str(SCHOLARGRAPH), "--data-dir", str(data), "doctor", "--grace", "0", "--json"],
                           env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout) == {"orphan_chunks": 1, "orphan_paper_vectors": 1, "upgraded": 0}
+    assert json.loads(done.stdout) == {"orphan_chunks": 1, "orphan_paper_vectors": 1, "stale_parses": 1,
+                                       "upgraded": 0}
+    assert not forgotten.exists() and waiting.exists()
     library = Library(Settings(data_dir=data))
     assert library.store.chunk_ids_by_scope() == {"kb": []} and library.store.paper_vector_ids() == []
     assert chunk_id("kb", "ghost", 0) not in library.store.chunk_vectors([chunk_id("kb", "ghost", 0)])

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from scholargraph.errors import ParseError
+from scholargraph.errors import EmbeddingError, ParseError, StoreError
 from scholargraph.faces.openwebui.loader import process_upload, user_filename
+from scholargraph.ingest_ray import parse_bytes, settings_for_worker, worker_settings
+from scholargraph.library import Library
 from scholargraph.parsing import parse_file_with_stats, pipeline
 from scholargraph.parsing.parse_cache import ParseCache
-from scholargraph.settings import Settings
+from scholargraph.settings import ParsingSettings, Settings
 
 UUID = "3f2b8c1e-9d4a-4b7e-8f00-12ab34cd56ef"
 
@@ -77,8 +81,9 @@ def test_the_loaders_parse_is_the_one_the_ingest_takes(tmp_path: Path, settings:
     assert stats.cached and parses == ["graph_paper.md"]  # no second parse
     assert paper.source == str(stored) and paper.title == docs[0]["metadata"]["title"]
     assert [s.title for s in paper.sections if s.text.strip()] == [d["metadata"]["section"] for d in docs]
-    assert len(cache) == 0  # taken: the ingest keeps the paper, the cache forgets it
+    assert len(cache) == 1  # kept until the ingest has committed the paper
 
+    cache.forget(paper.content_hash)
     again, stats = parse_file_with_stats(stored, settings.parsing)
     assert not stats.cached and parses == ["graph_paper.md", f"{UUID}_graph paper.md"]
     assert again.sections == paper.sections
@@ -138,3 +143,112 @@ def test_put_sweeps_entries_nobody_ingested(tmp_path: Path, settings: Settings, 
     process_upload(upload(tmp_path, shared_data / "docs" / "sample.md", "a"), "sample.md", None, settings)
     assert not forgotten.exists() and not half_written.exists()
     assert len(ParseCache(folder, 60)) == 1
+
+
+def _stored_copy(tmp_path: Path, source: Path) -> Path:
+    """Open WebUI's own copy of an uploaded file, the path its Event function ingests."""
+    stored = tmp_path / "openwebui-uploads" / f"{UUID}_{source.name}"
+    stored.parent.mkdir(exist_ok=True)
+    shutil.copy(source, stored)
+    return stored
+
+
+@pytest.mark.parametrize("down", ["embedder", "graph"])
+def test_an_ingest_that_fails_after_the_parse_leaves_it_for_the_retry(
+        tmp_path: Path, settings: Settings, shared_data: Path, parses: list[str], monkeypatch, down: str):
+    sample = shared_data / "docs" / "sample.md"
+    process_upload(upload(tmp_path, sample, "a"), "graph paper.md", "text/markdown", settings)
+    stored = _stored_copy(tmp_path, sample)
+    cache = ParseCache(settings.parsing.cache_folder, settings.parsing.cache_ttl_s)
+    library = Library(settings)
+    with monkeypatch.context() as broken:
+        if down == "embedder":  # vLLM down
+            def refuse(texts):
+                raise EmbeddingError("vLLM at http://vllm:8000 did not answer")
+            broken.setattr(library.embedder, "embed_documents", refuse)
+        else:
+            def locked(*args, **kwargs):
+                raise StoreError("database is locked")
+            broken.setattr(library.graph, "add_paper", locked)
+        failed = library.ingest([stored], scope="kb")
+    assert failed.failed and not failed.added
+    assert library.paper_count() == 0 and library.store.count() == 0  # nothing of the paper landed
+    assert len(cache) == 1  # the loader's parse waits for the retry
+
+    retried = library.ingest([stored], scope="kb")
+    assert retried.added == [str(stored)] and library.paper_count() == 1
+    assert parses == ["graph_paper.md"]  # the retry did not parse again
+    assert len(cache) == 0  # committed: the entry has done its job
+    library.close()
+
+
+def test_a_parse_of_a_paper_already_in_the_scope_is_dropped(tmp_path: Path, settings: Settings, shared_data: Path,
+                                                            parses: list[str]):
+    sample = shared_data / "docs" / "sample.md"
+    stored = _stored_copy(tmp_path, sample)
+    library = Library(settings)
+    assert library.ingest([stored], scope="kb").added
+    process_upload(upload(tmp_path, sample, "a"), "again.md", "text/markdown", settings)  # uploaded again
+    cache = ParseCache(settings.parsing.cache_folder, settings.parsing.cache_ttl_s)
+    assert len(cache) == 1
+    assert library.ingest([stored], scope="kb").skipped == [str(stored)]
+    assert len(cache) == 0
+    library.close()
+
+
+def _age(entry: Path, settings: Settings) -> None:
+    old = time.time() - settings.parsing.cache_ttl_s - 10
+    os.utime(entry, (old, old))
+
+
+def test_the_library_sweep_and_an_ingest_remove_parses_nobody_ingested(tmp_path: Path, settings: Settings,
+                                                                       shared_data: Path):
+    folder = settings.parsing.cache_folder
+    folder.mkdir(parents=True)
+    forgotten, fresh = folder / ("ab" * 32 + ".json"), folder / ("cd" * 32 + ".json")
+    for entry in (forgotten, fresh):
+        entry.write_text("{}")
+    _age(forgotten, settings)
+    library = Library(settings)
+    library.start_sweep().join(timeout=120)  # the service's start-up housekeeping
+    assert not forgotten.exists() and fresh.exists()
+
+    forgotten.write_text("{}")
+    _age(forgotten, settings)
+    library.ingest([_stored_copy(tmp_path, shared_data / "docs" / "sample.md")], scope="kb")
+    assert not forgotten.exists() and fresh.exists()
+    library.close()
+
+
+def test_ray_workers_are_told_the_libraries_parse_cache_folder(tmp_path: Path, settings: Settings):
+    plain = worker_settings(settings.parsing)
+    assert plain["cache_dir"] == str(settings.parsing.cache_folder) and plain["ocr_workers"] == 1
+    assert settings_for_worker(plain).cache_folder == settings.parsing.cache_folder
+    named = settings.with_overrides({"parsing.cache_dir": str(tmp_path / "shared")})
+    assert worker_settings(named.parsing)["cache_dir"] == str(tmp_path / "shared")
+    assert worker_settings(ParsingSettings())["cache_dir"] == ""  # no library, no cache
+
+
+def test_a_ray_worker_parses_with_a_field_more_or_less_than_its_driver(tmp_path: Path, settings: Settings,
+                                                                       shared_data: Path, caplog):
+    data = (shared_data / "docs" / "sample.md").read_bytes()
+    newer = {**worker_settings(settings.parsing), "a_field_from_a_newer_version": 3}
+    with caplog.at_level("WARNING", logger="scholargraph.ingest_ray"):
+        outcome = parse_bytes("sample.md", data, newer)
+    assert outcome.error is None and outcome.paper is not None
+    assert outcome.paper.title == "Graph-Augmented Retrieval for Scientific Papers"
+    assert "a_field_from_a_newer_version" in caplog.text
+    older = worker_settings(settings.parsing)
+    del older["pdf_strategy"], older["cache_ttl_s"]
+    assert parse_bytes("sample.md", data, older).paper is not None
+
+
+def test_a_parse_worker_never_imports_sqlalchemy():
+    """What a parse worker process imports (the pickled parse_job, the parse path) leaves the graph's
+    database layer out: ``scholargraph.graph`` loads PaperGraph on first use."""
+    probe = ("import sys; import scholargraph.ingest.parse_stage, scholargraph.parsing.pipeline; "
+             "from scholargraph.graph import keys; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'chromadb')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

@@ -17,6 +17,7 @@ library, the workers only need scholargraph installed.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import socket
@@ -33,7 +34,10 @@ from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.ingest import FileProgress, IngestEvent, IngestReport, Ingestor, discover
 from scholargraph.models import Paper
 from scholargraph.ingest.ingest_parts import IngestParts
+from scholargraph.parsing.parse_cache import forget_parse
 from scholargraph.settings import ParsingSettings
+
+log = logging.getLogger(__name__)
 
 INSTALL_HINT = "pip install 'scholargraph[ray]'"
 
@@ -105,8 +109,10 @@ def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
     """Parse a file's bytes under its own name (the name is a title fallback); never raises.
 
     Runs on a Ray worker: the bytes land in a private temporary folder, so workers need no
-    shared filesystem. Settings travel as plain data and are validated here, so a worker whose
-    scholargraph knows one field more or less than the driver's still parses.
+    shared filesystem. Settings travel as plain data (``worker_settings``) and are validated here,
+    so a worker whose scholargraph knows one field more or less than the driver's still parses
+    (a rolling upgrade of the cluster): a field it lacks takes its default, one it does not
+    know is dropped with a warning (``settings_for_worker``).
     """
     from scholargraph.parsing.pipeline import ParseStats, parse_file_with_stats
 
@@ -118,7 +124,7 @@ def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            paper, stats = parse_file_with_stats(path, ParsingSettings.model_validate(settings))
+            paper, stats = parse_file_with_stats(path, settings_for_worker(settings))
         except ParseError as exc:
             error = str(exc)
         except Exception as exc:  # a parser bug must still name the file
@@ -126,6 +132,30 @@ def parse_bytes(name: str, data: bytes, settings: dict[str, Any]) -> Parsed:
             error = f"{name}: cannot parse ({type(exc).__name__}: {reason})"
     return Parsed(paper, error, time.perf_counter() - wall, _cpu_seconds() - cpu,
                   len(stats.ocr_pages), stats.ocr_seconds)
+
+
+def worker_settings(settings: ParsingSettings) -> dict[str, Any]:
+    """The parsing settings as a Ray task carries them: plain data, one OCR process per task (a
+    task holds one CPU: N tesseracts per task would put N x N processes on an N-core node), and
+    the parse cache folder named, since the default ``<data_dir>/parsed`` is derived by the
+    driver's ``Settings`` and a plain dump drops it. A worker that sees the folder (local Ray, a
+    shared filesystem) takes the document loader's parse instead of parsing again."""
+    plain = {**settings.model_dump(mode="json"), "ocr_workers": 1}
+    folder = settings.cache_folder
+    if folder is not None:
+        plain["cache_dir"] = str(folder)
+    return plain
+
+
+def settings_for_worker(plain: dict[str, Any]) -> ParsingSettings:
+    """``ParsingSettings`` from what a driver sent, keeping only the fields this worker knows:
+    settings refuse unknown fields, and a driver newer than its workers must not stop them."""
+    known = ParsingSettings.model_fields
+    unknown = sorted(set(plain) - set(known))
+    if unknown:
+        log.warning("ignoring parsing setting(s) this worker's scholargraph does not know: %s "
+                    "(the driver runs a newer version)", ", ".join(unknown))
+    return ParsingSettings.model_validate({k: v for k, v in plain.items() if k in known})
 
 
 def _cpu_seconds() -> float:
@@ -143,9 +173,7 @@ def parse_on_ray(ray: Any, paths: list[Path], settings: ParsingSettings) -> Iter
     holds back only the commits behind it; the window keeps every worker busy meanwhile.
     """
     task = ray.remote(num_cpus=1, max_retries=1)(parse_bytes)
-    # A task holds one CPU, so it OCRs one page at a time: N tesseracts per task would put
-    # N x N processes on an N-core node.
-    plain = {**settings.model_dump(mode="json"), "ocr_workers": 1}
+    plain = worker_settings(settings)
     # parsing.ray_in_flight_per_cpu: enough files that no worker waits while the driver embeds a
     # batch or a slow file holds the head of the line, few enough for Ray's object store
     cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
@@ -184,9 +212,10 @@ class RayIngestor:
         paths: Iterable[str | Path],
         scope: str = "default",
         progress: Callable[[IngestEvent], None] | None = None,
-        sources: dict[str, str] | None = None,
+        origins: dict[str, str] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders into a scope; ``sources`` may rename a path's shown source."""
+        """Ingest files and folders into a scope; ``origins`` may name what a path came from (an
+        Open WebUI file, ...), recorded in its stead."""
         started = time.perf_counter()
         ray = connect(self.settings.parsing)
         graph = self.parts.graph
@@ -202,23 +231,25 @@ class RayIngestor:
             report.failed.append((refused_path, reason))
             emit(refused_path, "failed", reason)
 
-        source_of = {str(p): (sources or {}).get(str(p), str(p)) for p in files}
+        origin_of = {str(p): (origins or {}).get(str(p), str(p)) for p in files}
         to_parse: list[Path] = []
         first_of: dict[str, str] = {}  # paper id -> the first file with that content in this run
         later_copies: list[tuple[str, str]] = []
         for path in files:
             try:
-                pid = paper_id_for(content_hash(path))
+                digest = content_hash(path)
+                pid = paper_id_for(digest)
             except OSError as exc:
                 fail(path, f"{path.name}: cannot read ({exc.strerror or exc})")
                 continue
             report.paper_ids[str(path)] = pid
             if graph.in_scope(pid, scope):
-                graph.add_source(pid, scope, source_of[str(path)])
+                graph.add_origin(pid, scope, origin_of[str(path)])
+                forget_parse(self.settings.parsing, digest)  # the loader parsed a paper already here
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested", pid)
             elif pid in first_of:
-                later_copies.append((pid, source_of[str(path)]))
+                later_copies.append((pid, origin_of[str(path)]))
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: same content as another file in this ingest", pid)
             else:
@@ -232,7 +263,7 @@ class RayIngestor:
             if outcome.paper is None:
                 fail(path, outcome.error or f"{path.name}: no result")
                 continue
-            outcome.paper.source = source_of[str(path)]
+            outcome.paper.source = origin_of[str(path)]
             ocr = (f" (OCR of {outcome.ocr_pages} pages, {outcome.ocr_seconds / outcome.ocr_pages:.1f} s a page)"
                    if outcome.ocr_pages else "")
             batch.append((path, outcome.paper, ocr))
@@ -241,9 +272,9 @@ class RayIngestor:
                 batch = []
         if batch:
             self._commit(batch, scope, report, emit, fail)
-        for pid, source in later_copies:
+        for pid, origin in later_copies:
             if graph.in_scope(pid, scope):  # not when its first copy failed
-                graph.add_source(pid, scope, source)
+                graph.add_origin(pid, scope, origin)
         report.wall_seconds = time.perf_counter() - started
         return report
 
@@ -270,6 +301,6 @@ class RayIngestor:
                 report.pages += paper.pages
                 emit(str(path), "added", f"{path.name}: {paper.title}{ocr}", paper.id)
             else:  # another import committed it while this one parsed
-                self.parts.graph.add_source(paper.id, scope, paper.source)
+                self.parts.graph.add_origin(paper.id, scope, paper.source)
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested (by another import)", paper.id)

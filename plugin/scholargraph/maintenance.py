@@ -1,10 +1,14 @@
-"""Library housekeeping: vectors whose paper never committed.
+"""Library housekeeping: vectors whose paper never committed, parses nobody ingested.
 
 An ingest writes a paper's vectors to Chroma first and commits the paper to the graph last
 (the graph is what reads trust). A process killed between the two leaves chunk vectors and a
 paper vector that no read ever shows, but that take space, and that an older ``stats`` counted.
 ``sweep_orphans`` finds them, waits ``store.orphan_grace_s`` so that an ingest still inside its
 commit in another process can finish, and deletes those that are still orphans.
+
+The same sweep removes the document loader's waiting parses (``parsing.cache_dir``) older than
+``parsing.cache_ttl_s``: a file attached in Open WebUI and never ingested leaves one, and
+writing the next entry is not the only moment they should go (service start, ``doctor``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from scholargraph.ids import split_chunk_id
+from scholargraph.parsing.parse_cache import sweep_parses
 
 if TYPE_CHECKING:
     from scholargraph.settings import Settings
@@ -58,16 +63,18 @@ class SweptParts(Protocol):
 
 @dataclass
 class Orphans:
-    """Vector ids with no committed paper behind them."""
+    """Vector ids with no committed paper behind them (and how many stale parses went with them)."""
 
     chunks: list[str] = field(default_factory=list)
     papers: list[str] = field(default_factory=list)
+    stale_parses: int = 0  # parse cache entries past parsing.cache_ttl_s that nobody ingested
 
     def __bool__(self) -> bool:
         return bool(self.chunks or self.papers)
 
     def to_json(self) -> dict[str, int]:
-        return {"orphan_chunks": len(self.chunks), "orphan_paper_vectors": len(self.papers)}
+        return {"orphan_chunks": len(self.chunks), "orphan_paper_vectors": len(self.papers),
+                "stale_parses": self.stale_parses}
 
 
 def find_orphans(parts: SweptParts, only: Orphans | None = None) -> Orphans:
@@ -95,16 +102,25 @@ def find_orphans(parts: SweptParts, only: Orphans | None = None) -> Orphans:
 
 
 def sweep_orphans(parts: SweptParts, grace_s: float | None = None) -> Orphans:
-    """Delete orphan vectors that stay orphans for ``grace_s`` seconds; returns what was deleted."""
+    """Delete orphan vectors that stay orphans for ``grace_s`` seconds, and stale parses; returns
+    what was deleted. Parses go first: they need neither the vector store nor the graph."""
+    parses = sweep_parses(parts.settings.parsing)
     grace = parts.settings.store.orphan_grace_s if grace_s is None else grace_s
-    first = find_orphans(parts)
+    try:
+        first = find_orphans(parts)
+    except Exception:
+        if parses:
+            log.info("removed %d parse(s) nobody ingested within parsing.cache_ttl_s", parses)
+        raise
     if not first:
+        first.stale_parses = parses
         return first
     if grace > 0:
         time.sleep(grace)
     still = find_orphans(parts, only=first)
     parts.store.delete_chunks(still.chunks)
     parts.store.delete_paper_vectors(still.papers)
+    still.stale_parses = parses
     return still
 
 
@@ -118,4 +134,6 @@ def sweep_orphans_logged(parts: SweptParts, grace_s: float | None = None) -> Orp
     if gone:
         log.info("removed %d chunk vector(s) and %d paper vector(s) left by an interrupted ingest",
                  len(gone.chunks), len(gone.papers))
+    if gone.stale_parses:
+        log.info("removed %d parse(s) nobody ingested within parsing.cache_ttl_s", gone.stale_parses)
     return gone

@@ -19,6 +19,7 @@ from scholargraph.errors import ParseError, ScholarGraphError
 from scholargraph.ingest.report import IngestReport
 from scholargraph.models import Chunk, Paper
 from scholargraph.packed_vectors import PackedVectors
+from scholargraph.parsing.parse_cache import forget_parse
 from scholargraph.ingest.ingest_parts import IngestParts
 
 log = logging.getLogger("scholargraph.ingest")
@@ -64,6 +65,8 @@ class PaperWriter:
         except BaseException:
             self.rollback(paper, scope, written, report)
             raise
+        # only now: a commit that failed leaves the document loader's parse for the retry
+        forget_parse(parts.settings.parsing, paper.content_hash)
         return len(chunks)
 
     def rollback(self, paper: Paper, scope: str, written: list[str], report: IngestReport) -> None:
@@ -86,7 +89,7 @@ class PaperWriter:
         _undo(chunks, f"the {len(written)} chunk vectors", paper.id, paper.source, scope, report)
         _undo(paper_vector, "the paper vector", paper.id, paper.source, scope, report)
 
-    def copy_into_scope(self, paper_id: str, scope: str, source: str, report: IngestReport) -> None:
+    def copy_into_scope(self, paper_id: str, scope: str, origin: str, report: IngestReport) -> None:
         """A paper already embedded elsewhere joins this scope by copying its vectors."""
         store = self.parts.store
         existing = store.paper_chunks(paper_id, with_vectors=True)
@@ -110,9 +113,9 @@ class PaperWriter:
         title = str(existing["metadatas"][rows[0]].get("title", ""))
         written = store.upsert_chunks(scope, title, chunks, existing["embeddings"][rows])
         try:
-            self.parts.graph.add_scope(paper_id, scope, source, len(chunks))
+            self.parts.graph.add_scope(paper_id, scope, origin, len(chunks))
         except BaseException:
-            _undo(lambda: store.delete_chunks(written), f"the {len(written)} copied chunk vectors", paper_id, source,
+            _undo(lambda: store.delete_chunks(written), f"the {len(written)} copied chunk vectors", paper_id, origin,
                   scope, report)
             raise
         report.chunks += len(chunks)
@@ -129,14 +132,14 @@ class PaperWriter:
         return np.asarray(mean / max(float(np.linalg.norm(mean)), 1e-12))
 
 
-def _undo(step: Callable[[], None], what: str, paper_id: str, source: str, scope: str, report: IngestReport) -> None:
+def _undo(step: Callable[[], None], what: str, paper_id: str, origin: str, scope: str, report: IngestReport) -> None:
     """Run one rollback step; if it fails, log it and add it to the report's warnings, naming
     the paper and its file (the graph is the commit record, so the leftovers are invisible to
     reads, but the user should know they are there and what removes them)."""
     try:
         step()
     except Exception as exc:
-        problem = (f"{source}: could not remove {what} of paper {paper_id} in '{scope}' after its commit "
+        problem = (f"{origin}: could not remove {what} of paper {paper_id} in '{scope}' after its commit "
                    f"failed ({type(exc).__name__}: {exc}); the orphan sweep (service start, `scholargraph doctor`) "
                    "removes them later")
         log.warning("%s", problem)

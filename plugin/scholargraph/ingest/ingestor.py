@@ -22,6 +22,7 @@ from scholargraph.ingest.parse_stage import OnPage, ParsedFile, parse_all
 from scholargraph.ingest.report import FileProgress, IngestEvent, IngestReport
 from scholargraph.models import Chunk, Paper
 from scholargraph.ingest.ingest_parts import IngestParts
+from scholargraph.parsing.parse_cache import forget_parse, sweep_parses
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Plan:
     """What a run does with each file before any parsing: the rest is in the report already."""
 
     to_parse: list[tuple[Path, str]] = field(default_factory=list)  # (file, content hash)
-    later_copies: list[tuple[str, str]] = field(default_factory=list)  # (paper id, source): same content twice
+    later_copies: list[tuple[str, str]] = field(default_factory=list)  # (paper id, origin): same content twice
 
 
 class Ingestor:
@@ -44,9 +45,10 @@ class Ingestor:
         paths: Iterable[str | Path],
         scope: str = "default",
         progress: Callable[[IngestEvent], None] | None = None,
-        sources: dict[str, str] | None = None,
+        origins: dict[str, str] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders into a scope; ``sources`` may rename a path's shown source."""
+        """Ingest files and folders into a scope; ``origins`` may name what a path came from (an
+        Open WebUI file, ...), recorded in its stead."""
         started = time.perf_counter()
         report = IngestReport()
         files, refused = discover(paths)
@@ -54,17 +56,19 @@ class Ingestor:
         for refused_path, reason in refused:
             report.failed.append((refused_path, reason))
             emit(refused_path, "failed", reason)
-        plan = self._plan(files, scope, sources or {}, report, emit)
+        plan = self._plan(files, scope, origins or {}, report, emit)
+        if plan.to_parse:  # parses the document loader left that nobody ingested go after parsing.cache_ttl_s
+            sweep_parses(self.parts.settings.parsing)
         for parsed in parse_all(plan.to_parse, self.parts.settings.parsing, emit.inside):
-            self._add(parsed, scope, sources or {}, report, emit)
+            self._add(parsed, scope, origins or {}, report, emit)
         graph = self.parts.graph
-        for pid, source in plan.later_copies:
+        for pid, origin in plan.later_copies:
             if graph.in_scope(pid, scope):  # not when its first copy failed
-                graph.add_source(pid, scope, source)
+                graph.add_origin(pid, scope, origin)
         report.wall_seconds = time.perf_counter() - started
         return report
 
-    def _plan(self, files: list[Path], scope: str, sources: dict[str, str], report: IngestReport,
+    def _plan(self, files: list[Path], scope: str, origins: dict[str, str], report: IngestReport,
               emit: FileProgress) -> Plan:
         """Skip what the scope holds, copy what another scope holds, and list the rest to parse."""
         graph = self.parts.graph
@@ -79,23 +83,25 @@ class Ingestor:
                 continue
             pid = paper_id_for(digest)
             report.paper_ids[str(path)] = pid
-            source = sources.get(str(path), str(path))
+            origin = origins.get(str(path), str(path))
             if graph.in_scope(pid, scope):
                 # the same paper from another file: remember that file too, so removing
                 # one copy leaves the paper in place while another remains
-                graph.add_source(pid, scope, source)
+                graph.add_origin(pid, scope, origin)
+                forget_parse(self.parts.settings.parsing, digest)  # the loader parsed a paper already here
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested", pid)
                 continue
             if digest in seen_hashes:  # recorded once its first copy is stored
-                plan.later_copies.append((pid, source))
+                plan.later_copies.append((pid, origin))
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: same content as another file in this ingest", pid)
                 continue
             seen_hashes.add(digest)
             if graph.has_paper(pid):
                 try:
-                    self.writer.copy_into_scope(pid, scope, source, report)
+                    self.writer.copy_into_scope(pid, scope, origin, report)
+                    forget_parse(self.parts.settings.parsing, digest)
                     report.copied.append(str(path))
                     emit(str(path), "copied", f"{path.name}: added to '{scope}' (already embedded)", pid)
                 except ScholarGraphError as exc:
@@ -105,7 +111,7 @@ class Ingestor:
             plan.to_parse.append((path, digest))
         return plan
 
-    def _add(self, parsed: ParsedFile, scope: str, sources: dict[str, str], report: IngestReport,
+    def _add(self, parsed: ParsedFile, scope: str, origins: dict[str, str], report: IngestReport,
              emit: FileProgress) -> None:
         """Commit one parsed file and report it."""
         path, paper, error, seconds, stats = parsed
@@ -116,8 +122,8 @@ class Ingestor:
             report.failed.append((str(path), error or f"{path.name}: no result"))
             emit(str(path), "failed", report.failed[-1][1])
             return
-        if str(path) in sources:
-            paper.source = sources[str(path)]
+        if str(path) in origins:
+            paper.source = origins[str(path)]
         try:
             n_chunks = self.writer.commit(paper, scope, report)
         except ScholarGraphError as exc:

@@ -7,9 +7,13 @@ sides name one folder (``parsing.cache_dir``), and ``/process`` leaves its parse
 file's content hash, so the ingest takes it instead of parsing again: OCR of a scan runs once.
 
 An entry is one JSON file ``<sha256>.json`` (the serialised ``Paper`` and where its parse spent
-its time), written atomically (temp file + rename), taken (read and deleted) by the ingest, and
-swept after ``parsing.cache_ttl_s`` when nothing ingests it. Entries from another ScholarGraph
-version are ignored: the parser may have changed.
+its time), written atomically (temp file + rename). The ingest reads it and removes it only once
+the paper is committed (``forget``): an ingest that fails after the parse (the embedder or the
+store down) leaves it for the retry, which then does not parse (or OCR) again. Entries nobody
+ingests are swept after ``parsing.cache_ttl_s``: when an entry is written, when a library starts
+its housekeeping (``Library.start_sweep``) and by ``scholargraph doctor``. Entries from another
+ScholarGraph version, stale or unreadable ones are removed when read, never used: the parser may
+have changed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from scholargraph import __version__
 from scholargraph.models import Paper
+from scholargraph.settings import ParsingSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +72,22 @@ class ParseCache:
         self.sweep()
         return target
 
-    def take(self, digest: str) -> tuple[Paper, list[int], float] | None:
-        """The waiting parse of these bytes, removed from the folder; None when there is none
-        (or it is stale, unreadable, or from another version)."""
+    def read(self, digest: str) -> tuple[Paper, list[int], float] | None:
+        """The waiting parse of these bytes, left in place until ``forget`` (the ingest calls it
+        once the paper is committed); None when there is none. A stale, unreadable or
+        other-version entry is removed, never returned."""
         entry = self._entry(digest)
         try:
             raw = entry.read_bytes()
             age = time.time() - entry.stat().st_mtime
         except OSError:
             return None
-        entry.unlink(missing_ok=True)
-        if age > self.ttl_s:
-            return None
+        found = None if age > self.ttl_s else self._decode(entry, raw, digest)
+        if found is None:
+            entry.unlink(missing_ok=True)
+        return found
+
+    def _decode(self, entry: Path, raw: bytes, digest: str) -> tuple[Paper, list[int], float] | None:
         try:
             record = json.loads(raw)
             if record.get("version") != __version__:
@@ -91,21 +100,39 @@ class ParseCache:
             return None
         return paper, [int(p) for p in record.get("ocr_pages") or []], float(record.get("ocr_seconds") or 0.0)
 
-    def sweep(self) -> int:
-        """Remove entries (and abandoned temp files) older than the TTL; returns how many went."""
+    def forget(self, digest: str) -> bool:
+        """Remove the entry of these bytes (their paper is committed); True when there was one."""
+        try:
+            self._entry(digest).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def stale(self) -> list[Path]:
+        """Entries (and abandoned temp files) older than the TTL: parses nobody ingested."""
         cutoff = time.time() - self.ttl_s
-        gone = 0
+        found: list[Path] = []
         try:
             items = list(self.folder.iterdir())
         except OSError:
-            return 0
+            return found
         for item in items:
             if not (item.name.endswith(_SUFFIX) or item.name.endswith(".tmp")):
                 continue
             try:
                 if item.stat().st_mtime < cutoff:
-                    item.unlink()
-                    gone += 1
+                    found.append(item)
+            except OSError:
+                pass  # another process took or swept it
+        return found
+
+    def sweep(self) -> int:
+        """Remove entries (and abandoned temp files) older than the TTL; returns how many went."""
+        gone = 0
+        for item in self.stale():
+            try:
+                item.unlink()
+                gone += 1
             except OSError:
                 pass  # another process took or swept it
         return gone
@@ -115,3 +142,28 @@ class ParseCache:
             return sum(1 for item in self.folder.iterdir() if item.name.endswith(_SUFFIX))
         except OSError:
             return 0
+
+
+def cache_for(settings: ParsingSettings) -> ParseCache | None:
+    """The folder of waiting parses these settings name (None for bare ParsingSettings)."""
+    folder = settings.cache_folder
+    return ParseCache(folder, settings.cache_ttl_s) if folder is not None else None
+
+
+def forget_parse(settings: ParsingSettings, digest: str) -> None:
+    """The paper of these bytes is committed: its waiting parse (if any) has done its job."""
+    cache = cache_for(settings)
+    if cache is None:
+        return
+    try:
+        cache.forget(digest)
+    except ValueError:  # not a file's content hash (a paper from a data set): never cached
+        pass
+    except OSError as exc:  # the TTL sweep removes it later
+        log.warning("cannot remove the parse cache entry of %s from %s (%s)", digest[:12], cache.folder, exc)
+
+
+def sweep_parses(settings: ParsingSettings) -> int:
+    """Remove parses nobody ingested within ``parsing.cache_ttl_s``; returns how many went."""
+    cache = cache_for(settings)
+    return cache.sweep() if cache is not None else 0

@@ -25,7 +25,7 @@ from scholargraph.parsing.elements import Piece
 from scholargraph.parsing.headings import HeadingRules, is_abstract_heading
 from scholargraph.parsing.layout import clean_pieces, tidy_pdf
 from scholargraph.parsing.metadata import FrontMatter, compact, front_matter
-from scholargraph.parsing.parse_cache import ParseCache
+from scholargraph.parsing.parse_cache import cache_for
 from scholargraph.parsing.pdf import read_pdf
 from scholargraph.parsing.pdf_references import best_references, drop_reference_text
 from scholargraph.parsing.references import parse_references
@@ -70,12 +70,6 @@ class ParseStats:
     cached: bool = False  # taken from the parse cache: the document loader parsed these bytes
 
 
-def parse_cache(settings: ParsingSettings) -> ParseCache | None:
-    """The folder of waiting parses these settings name (None for bare ParsingSettings)."""
-    folder = settings.cache_folder
-    return ParseCache(folder, settings.cache_ttl_s) if folder is not None else None
-
-
 def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Paper:
     """Parse a .pdf, .docx, .html/.htm, .md/.markdown or .txt file into a Paper.
 
@@ -89,7 +83,7 @@ def parse_and_keep(path: str | Path, settings: ParsingSettings) -> Paper:
     """Parse for a document loader (Open WebUI's ``PUT /process``) and leave the parse in
     ``parsing.cache_dir``, so the ingest of the same bytes takes it instead of parsing again."""
     paper, stats = parse_file_with_stats(path, settings)
-    cache = parse_cache(settings)
+    cache = cache_for(settings)
     if cache is not None:
         try:
             cache.put(paper, stats.ocr_pages, stats.ocr_seconds)
@@ -103,14 +97,15 @@ def parse_file_with_stats(
 ) -> tuple[Paper, ParseStats]:
     """``parse_file`` plus where the time went; ``digest``: the content hash when the caller
     already computed it (ingest hashes every file to skip known ones), so it is read once.
-    A parse the document loader left for these bytes (``parse_and_keep``) is taken instead."""
+    A parse the document loader left for these bytes (``parse_and_keep``) is used instead; it
+    stays in the cache until the ingest has committed the paper (``parse_cache.forget_parse``)."""
     started, cpu = time.perf_counter(), time.thread_time()
     settings = settings or ParsingSettings()
     path = Path(path).expanduser().absolute()
     suffix = check_file(path, settings)
     digest = digest or content_hash(path)
-    cache = parse_cache(settings)
-    taken = cache.take(digest) if cache is not None else None
+    cache = cache_for(settings)
+    taken = cache.read(digest) if cache is not None else None
     if taken is not None:  # the document loader's parse of these bytes (Open WebUI upload)
         paper, ocr_pages, ocr_seconds = taken
         paper.source = str(path)

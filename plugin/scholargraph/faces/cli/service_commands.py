@@ -29,7 +29,8 @@ def doctor(
         "0 when nothing else writes to the library)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Delete vectors a killed ingest left without a committed paper, then run `upgrade`; safe to rerun."""
+    """Delete vectors a killed ingest left without a committed paper and parses nobody ingested
+    (older than parsing.cache_ttl_s), then run `upgrade`; safe to rerun."""
     library = library_of(ctx)
     try:
         gone = library.sweep_orphans(grace)
@@ -39,8 +40,8 @@ def doctor(
     if as_json:
         print_json({**gone.to_json(), "upgraded": changed})
         return
-    err.print(f"removed {len(gone.chunks)} orphan chunk vector(s) and {len(gone.papers)} orphan paper vector(s); "
-              f"upgraded {changed} paper(s)")
+    err.print(f"removed {len(gone.chunks)} orphan chunk vector(s), {len(gone.papers)} orphan paper vector(s) and "
+              f"{gone.stale_parses} waiting parse(s) nobody ingested; upgraded {changed} paper(s)")
 
 
 def serve(
