@@ -246,19 +246,19 @@ def test_the_same_paper_from_two_files_stays_until_its_last_file_goes(tmp_path, 
     assert len(report.added) == 1 and len(report.skipped) == 1
     library.ingest([third], scope="kb")  # and in a later run
     paper_id = report.paper_ids[str(first)]
-    assert library.graph.sources_in_scope("kb") == {str(p): [paper_id] for p in (first, second, third)}
+    assert library.graph.origins_in_scope("kb") == {str(p): [paper_id] for p in (first, second, third)}
     chunks = library.store.count(["kb"])
 
-    assert library.remove_source("kb", str(first)) == []
-    assert library.remove_source("kb", str(third)) == []
+    assert library.remove_origin("kb", str(first)) == []
+    assert library.remove_origin("kb", str(third)) == []
     assert [p["id"] for p in library.papers(["kb"])] == [paper_id]
     assert library.store.count(["kb"]) == chunks
     assert library.search("sample document", ["kb"], hops=0).hits
 
-    assert library.remove_source("kb", str(second)) == [paper_id]
+    assert library.remove_origin("kb", str(second)) == [paper_id]
     assert library.papers(["kb"]) == [] and library.store.count(["kb"]) == 0
     assert library.store.paper_vector(paper_id) is None
-    assert library.graph.sources_in_scope("kb") == {}
+    assert library.graph.origins_in_scope("kb") == {}
     library.close()
 
 
@@ -275,8 +275,8 @@ def test_a_library_from_before_sources_were_recorded_gets_them_on_open(tmp_path,
     library.close()
 
     reopened = Library(settings)
-    assert reopened.graph.sources_in_scope("kb") == {str(shared_data / "docs" / "sample.md"): [paper_id]}
-    assert reopened.remove_source("kb", str(shared_data / "docs" / "sample.md")) == [paper_id]
+    assert reopened.graph.origins_in_scope("kb") == {str(shared_data / "docs" / "sample.md"): [paper_id]}
+    assert reopened.remove_origin("kb", str(shared_data / "docs" / "sample.md")) == [paper_id]
     reopened.close()
 
 

@@ -118,15 +118,15 @@ def test_chat_items_and_models():
     assert sg.model_applies("gpt", True, [])
     assert not sg.model_applies("gpt", False, ["other"]) and sg.model_applies("gpt", False, [" gpt "])
     assert not sg.model_applies("scholargraph_pipe.scholargraph-assistant", True, [])
-    assert sg.parse_file_source(sg.file_source("abc-1", "a/b.pdf")) == ("abc-1", "a/b.pdf")
-    assert sg.parse_file_source("/home/me/paper.pdf") is None
+    assert sg.parse_file_origin(sg.file_origin("abc-1", "a/b.pdf")) == ("abc-1", "a/b.pdf")
+    assert sg.parse_file_origin("/home/me/paper.pdf") is None
     assert sg.last_user_text([{"role": "user", "content": [{"type": "text", "text": "hi"}]},
                               {"role": "assistant", "content": "x"}]) == "hi"
 
 
 def test_pack_sources_number_papers_like_the_pack():
     pack = ContextPack(text="", language="en", cited=[
-        CitedPaper(1, "p1", "Hit paper", ["A. Author"], 2020, sg.file_source("f-1", "hit.pdf"),
+        CitedPaper(1, "p1", "Hit paper", ["A. Author"], 2020, sg.file_origin("f-1", "hit.pdf"),
                [Passage("p1", "Hit paper", "Intro", 3, 0.8, "text one </source> tail"),
                 Passage("p1", "Hit paper", "Method", 4, 0.7, "two")]),
         CitedPaper(2, "p2", "Neighbour", [], None, "/local/path.pdf", [Passage("p2", "Neighbour", "", None, 0.5, "three")],

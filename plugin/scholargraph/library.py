@@ -69,7 +69,7 @@ class Library:
         paths: Iterable[str | Path],
         scope: str = "default",
         progress: Callable[[IngestEvent], None] | None = None,
-        sources: dict[str, str] | None = None,
+        origins: dict[str, str] | None = None,
     ) -> IngestReport:
         """Parse, embed and store files and folders in ``scope`` (see ``scholargraph.ingest``).
 
@@ -81,8 +81,8 @@ class Library:
         if self.settings.parsing.executor == "ray":  # bulk imports: parsing on a Ray cluster
             from scholargraph.ingest_ray import RayIngestor
 
-            return RayIngestor(self).run(paths, scope=scope, progress=progress, sources=sources)
-        return Ingestor(self).run(paths, scope=scope, progress=progress, sources=sources)
+            return RayIngestor(self).run(paths, scope=scope, progress=progress, origins=origins)
+        return Ingestor(self).run(paths, scope=scope, progress=progress, origins=origins)
 
     @staticmethod
     def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -165,10 +165,10 @@ class Library:
 
         refresh(self.store, self.graph, self.graph.take_similar_stale(), self.settings.graph)
 
-    def remove_source(self, scope: str, source: str) -> list[str]:
-        """Forget one file in ``scope``; the papers that had no other copy there leave it
+    def remove_origin(self, scope: str, origin: str) -> list[str]:
+        """Forget one origin (file) in ``scope``; the papers that had no other copy there leave it
         (and the library, if no other scope holds them). Returns the papers that left."""
-        left, gone = self.graph.remove_source(scope, source)
+        left, gone = self.graph.remove_origin(scope, origin)
         for paper_id in left:
             self.store.delete_paper(paper_id, scope)
         for paper_id in gone:
@@ -333,9 +333,9 @@ class Library:
 
         return reading_list(self, scopes, min_citing=min_citing, limit=limit)
 
-    def sources_in_scope(self, scope: str) -> dict[str, list[str]]:
-        """Every source (file) recorded in a scope and the paper ids it holds."""
-        return self.graph.sources_in_scope(scope)
+    def origins_in_scope(self, scope: str) -> dict[str, list[str]]:
+        """Every origin (file, Open WebUI file, ...) recorded in a scope and the paper ids it holds."""
+        return self.graph.origins_in_scope(scope)
 
     def papers_by_ids(self, paper_ids: list[str], scopes: list[str] | None = None) -> dict[str, PaperRow]:
         """The papers among ``paper_ids`` visible in ``scopes``, by id."""

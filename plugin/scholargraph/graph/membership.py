@@ -2,7 +2,12 @@
 
 A scope is a knowledge base, a chat or a user collection (``scholargraph.scope_names``); every
 read of the graph filters on membership, so scopes are permissions. A paper leaves a scope when
-its last source there is removed, and the library when its last scope goes.
+its last origin there is removed, and the library when its last scope goes.
+
+An origin is what a paper came from in a scope: a file path, an Open WebUI file
+(``openwebui-file:{id}/{name}``), a Zotero item or a reference list's entry. It is stored as
+``source`` (the ``paper_sources`` table and ``paper_scopes.source``): column names of existing
+libraries, kept on disk and read as origins here.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ from scholargraph.ids import chunk_id
 
 
 class Membership(GraphPart):
-    """Scopes and sources: joining, leaving, and what a scope holds."""
+    """Scopes and origins: joining, leaving, and what a scope holds."""
 
-    def _backfill_sources(self) -> None:
-        """Libraries made before ``paper_sources`` existed: each scope's recorded source becomes one."""
+    def _backfill_origins(self) -> None:
+        """Libraries made before ``paper_sources`` existed: each scope's recorded origin becomes one."""
         ps, src = paper_scopes, paper_sources
-        with self.db.write("recording paper sources") as conn:
+        with self.db.write("recording paper origins") as conn:
             if conn.execute(select(src.c.paper_id).limit(1)).first():
                 return
             rows = [dict(r) for r in conn.execute(
@@ -37,28 +42,28 @@ class Membership(GraphPart):
             insert_ignore(conn, src, rows, ["paper_id", "scope", "source"])
 
     # -- writes ---------------------------------------------------------------------------
-    def add_scope(self, paper_id: str, scope: str, source: str, n_chunks: int) -> None:
+    def add_scope(self, paper_id: str, scope: str, origin: str, n_chunks: int) -> None:
         """Put a stored paper into one more scope (or refresh its chunk count there)."""
         check_scope(scope)
         with self.db.write(f"adding paper {paper_id} to scope {scope!r}") as conn:
             self._require(conn, paper_id)
-            self._put_scope(conn, paper_id, scope, source, n_chunks, now())
+            self._put_scope(conn, paper_id, scope, origin, n_chunks, now())
 
-    def add_source(self, paper_id: str, scope: str, source: str) -> bool:
+    def add_origin(self, paper_id: str, scope: str, origin: str) -> bool:
         """Record one more file a paper in ``scope`` came from; False when it was known already."""
-        with self.db.write(f"adding a source of paper {paper_id} in scope {scope!r}") as conn:
+        with self.db.write(f"adding an origin of paper {paper_id} in scope {scope!r}") as conn:
             if not in_scope(conn, paper_id, scope):
                 raise StoreError(f"paper {paper_id} is not in scope {scope!r}")
-            row = {"paper_id": paper_id, "scope": scope, "source": source, "added_at": now()}
+            row = {"paper_id": paper_id, "scope": scope, "source": origin, "added_at": now()}
             return bool(insert_ignore(conn, paper_sources, [row], ["paper_id", "scope", "source"]))
 
-    def remove_source(self, scope: str, source: str) -> tuple[list[str], list[str]]:
-        """Forget one file in ``scope``: (papers that left the scope as it was their last source,
+    def remove_origin(self, scope: str, origin: str) -> tuple[list[str], list[str]]:
+        """Forget one file in ``scope``: (papers that left the scope as it was their last origin,
         papers that left the library as that was their last scope). One transaction."""
         src = paper_sources
-        with self.db.write(f"removing source {source!r} from scope {scope!r}") as conn:
-            owners = list(conn.scalars(select(src.c.paper_id).where(src.c.scope == scope, src.c.source == source)))
-            conn.execute(delete(src).where(src.c.scope == scope, src.c.source == source))
+        with self.db.write(f"removing origin {origin!r} from scope {scope!r}") as conn:
+            owners = list(conn.scalars(select(src.c.paper_id).where(src.c.scope == scope, src.c.source == origin)))
+            conn.execute(delete(src).where(src.c.scope == scope, src.c.source == origin))
             left, gone = [], []
             for paper_id in owners:
                 if conn.execute(select(src.c.source).where(src.c.paper_id == paper_id, src.c.scope == scope).limit(1)).first():
@@ -87,13 +92,13 @@ class Membership(GraphPart):
             return gone
 
     # -- reads ----------------------------------------------------------------------------
-    def sources_in_scope(self, scope: str) -> dict[str, list[str]]:
-        """Every source recorded in ``scope`` and the paper(s) it holds."""
+    def origins_in_scope(self, scope: str) -> dict[str, list[str]]:
+        """Every origin recorded in ``scope`` and the paper(s) it holds."""
         src = paper_sources
-        with self.db.read(f"listing the sources of scope {scope!r}") as conn:
+        with self.db.read(f"listing the origins of scope {scope!r}") as conn:
             out: dict[str, list[str]] = {}
-            for paper_id, source in conn.execute(select(src.c.paper_id, src.c.source).where(src.c.scope == scope)):
-                out.setdefault(source, []).append(paper_id)
+            for paper_id, origin in conn.execute(select(src.c.paper_id, src.c.source).where(src.c.scope == scope)):
+                out.setdefault(origin, []).append(paper_id)
             return out
 
     def scopes_of(self, paper_id: str) -> set[str]:
@@ -143,16 +148,16 @@ class Membership(GraphPart):
 
     # -- write steps (inside the caller's transaction) -------------------------------------
     def _put_scope(
-        self, conn: Connection, paper_id: str, scope: str, source: str | None, n_chunks: int, added: datetime
+        self, conn: Connection, paper_id: str, scope: str, origin: str | None, n_chunks: int, added: datetime
     ) -> None:
-        row = {"paper_id": paper_id, "scope": scope, "source": source, "n_chunks": n_chunks, "added_at": added}
+        row = {"paper_id": paper_id, "scope": scope, "source": origin, "n_chunks": n_chunks, "added_at": added}
         upsert(conn, paper_scopes, row, ["paper_id", "scope"], refresh=["n_chunks"])
-        if source:
-            insert_ignore(conn, paper_sources, [{"paper_id": paper_id, "scope": scope, "source": source, "added_at": added}],
+        if origin:
+            insert_ignore(conn, paper_sources, [{"paper_id": paper_id, "scope": scope, "source": origin, "added_at": added}],
                           ["paper_id", "scope", "source"])
 
     def _leave_scope(self, conn: Connection, paper_id: str, scope: str) -> bool:
-        """Take a paper and its sources out of ``scope``; True when no other scope held it and
+        """Take a paper and its origins out of ``scope``; True when no other scope held it and
         it was deleted."""
         removed = conn.execute(
             delete(paper_scopes).where(paper_scopes.c.paper_id == paper_id, paper_scopes.c.scope == scope)

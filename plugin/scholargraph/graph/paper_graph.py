@@ -6,7 +6,7 @@ caller's scopes: a paper is visible when it belongs to one of them, and an edge 
 of its ends are (``scopes=None`` means everything, for admin tools and tests).
 
 The class is its roles put together, each in its own module: ``membership`` (scopes and
-sources), ``paper_rows`` (reading papers), ``citation_graph`` (authors, references, edges),
+origins), ``paper_rows`` (reading papers), ``citation_graph`` (authors, references, edges),
 ``vector_tables`` (paper and chunk vectors) and ``graph_export`` (export, stats). What is
 here crosses them all: opening the database, and adding or deleting a whole paper.
 """
@@ -42,7 +42,7 @@ class PaperGraph(Membership, PaperRows, CitationGraph, VectorTables, GraphExport
         self.db = Database(url, self.settings.busy_timeout_s, self.settings.connect_timeout_s)
         try:
             self.db.create_schema(metadata)
-            self._backfill_sources()
+            self._backfill_origins()
         except StoreError:
             self.db.close()
             raise

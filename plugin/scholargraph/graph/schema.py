@@ -68,7 +68,7 @@ paper_scopes = Table(
     metadata,
     Column("paper_id", String(64), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
     Column("scope", String(255), nullable=False),
-    Column("source", Text),  # the file path or name the paper came from in this scope
+    Column("source", Text),  # the paper's (first) origin in this scope: the file path or name it came from
     Column("n_chunks", Integer, nullable=False, default=0),
     Column("added_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("paper_id", "scope"),
@@ -76,7 +76,8 @@ paper_scopes = Table(
 )
 
 # Every file a paper came from in a scope: the same PDF uploaded twice to one knowledge base is one
-# paper with two sources, and it leaves the scope only when its last source is removed.
+# paper with two origins, and it leaves the scope only when its last origin is removed. (Stored as
+# ``paper_sources.source``: existing libraries' names; the engine calls them origins.)
 paper_sources = Table(
     "paper_sources",
     metadata,

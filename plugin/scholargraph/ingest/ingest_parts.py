@@ -53,7 +53,7 @@ class PaperLedger(Protocol):
 
     def in_scope(self, paper_id: str, scope: str) -> bool: ...
 
-    def add_source(self, paper_id: str, scope: str, source: str) -> bool:
+    def add_origin(self, paper_id: str, scope: str, origin: str) -> bool:
         """Remember one more file holding a paper in a scope."""
         ...
 
@@ -62,7 +62,7 @@ class PaperLedger(Protocol):
         """Commit a paper (metadata, references, edges, vectors) in one transaction."""
         ...
 
-    def add_scope(self, paper_id: str, scope: str, source: str, n_chunks: int) -> None:
+    def add_scope(self, paper_id: str, scope: str, origin: str, n_chunks: int) -> None:
         """Put a paper the graph already holds into one more scope."""
         ...
 

@@ -135,7 +135,7 @@ def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Re
     graph = library.graph
     status = "added"
     if graph.in_scope(paper_id, scope):
-        graph.add_source(paper_id, scope, str(path))
+        graph.add_origin(paper_id, scope, str(path))
         if not _differs(graph.get_paper(paper_id), entry):
             put_record(graph, paper_id, record)
             return "skipped", paper_id

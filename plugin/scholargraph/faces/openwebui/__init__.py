@@ -4,7 +4,7 @@ The function files an admin imports (Filter, Event, Pipe, Action) hold Valves an
 into this package; it turns Open WebUI's payloads into ``Library`` calls and the engine's results
 back into Open WebUI's event and source shapes. One module per job:
 
-- ``scopes``: scope names and file sources; ``valves``: valves -> settings;
+- ``scopes``: scope names and file origins; ``valves``: valves -> settings;
 - ``runtime``: the shared libraries, off-loop execution, status events;
 - ``chat``: what a chat request asks; ``access``: Open WebUI's records and access check;
 - ``indexing``: Open WebUI files into scopes; ``sources``: results in citation shapes;
@@ -50,7 +50,7 @@ _HOMES: dict[str, str] = {
     "IndexOutcome": "indexing",
     "files_in_scope": "indexing",
     "index_file": "indexing",
-    "sources_of_file": "indexing",
+    "origins_of_file": "indexing",
     "sync_knowledge": "indexing",
     "allowed_default_scopes": "pipe",
     "default_scopes": "pipe",
@@ -66,10 +66,10 @@ _HOMES: dict[str, str] = {
     "PIPE_MODEL_ID": "scopes",
     "SOURCE_TYPE": "scopes",
     "file_scope": "scopes",
-    "file_source": "scopes",
+    "file_origin": "scopes",
     "is_paper_file": "scopes",
     "kb_scope": "scopes",
-    "parse_file_source": "scopes",
+    "parse_file_origin": "scopes",
     "handoff_items": "sources",
     "pack_sources": "sources",
     "summary": "sources",

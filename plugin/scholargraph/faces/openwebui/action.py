@@ -9,7 +9,7 @@ from scholargraph.faces.openwebui.access import base_url
 from scholargraph.faces.openwebui.citations import cited_papers
 from scholargraph.faces.openwebui.indexing import knowledge_state
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
-from scholargraph.faces.openwebui.scopes import file_ids, file_scope, kb_ids, kb_scope, parse_file_source
+from scholargraph.faces.openwebui.scopes import file_ids, file_scope, kb_ids, kb_scope, parse_file_origin
 from scholargraph.faces.openwebui.valves import settings_from_valves
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     base = base_url(request)
 
     def url(node: dict[str, Any]) -> str | None:
-        parsed = parse_file_source(node.get("source"))
+        parsed = parse_file_origin(node.get("source"))  # a graph node's published key
         return f"{base}/api/v1/files/{parsed[0]}/content" if parsed and base else None
 
     title = " · ".join(["Papers around this answer"] + await knowledge_summaries(library, sorted(kbs)))

@@ -12,23 +12,23 @@ from typing import TYPE_CHECKING, Any
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import file_name, file_state
 from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
-from scholargraph.faces.openwebui.scopes import file_source, is_paper_file, kb_scope, parse_file_source
+from scholargraph.faces.openwebui.scopes import file_origin, is_paper_file, kb_scope, parse_file_origin
 
 if TYPE_CHECKING:
     from scholargraph.models import IngestReport
     from scholargraph.library import Library
 
 
-def sources_of_file(library: Library, scope: str, file_id: str) -> list[str]:
-    """The recorded sources in ``scope`` that are this Open WebUI file."""
-    return [s for s in library.sources_in_scope(scope) if (parsed := parse_file_source(s)) and parsed[0] == file_id]
+def origins_of_file(library: Library, scope: str, file_id: str) -> list[str]:
+    """The recorded origins in ``scope`` that are this Open WebUI file."""
+    return [s for s in library.origins_in_scope(scope) if (parsed := parse_file_origin(s)) and parsed[0] == file_id]
 
 
 def files_in_scope(library: Library, scope: str) -> dict[str, str]:
     """Open WebUI file id -> paper id for every file recorded in a scope (duplicates included)."""
     out: dict[str, str] = {}
-    for source, paper_ids in library.sources_in_scope(scope).items():
-        parsed = parse_file_source(source)
+    for origin, paper_ids in library.origins_in_scope(scope).items():
+        parsed = parse_file_origin(origin)
         if parsed and paper_ids:
             out[parsed[0]] = paper_ids[0]
     return out
@@ -36,8 +36,8 @@ def files_in_scope(library: Library, scope: str) -> dict[str, str]:
 
 def _recorded(library: Library, scope: str, file_id: str) -> tuple[str, str | None] | None:
     """(name, paper id) when this Open WebUI file is already recorded in the scope, else None."""
-    for source, paper_ids in library.sources_in_scope(scope).items():
-        known = parse_file_source(source)
+    for origin, paper_ids in library.origins_in_scope(scope).items():
+        known = parse_file_origin(origin)
         if known and known[0] == file_id:
             return known[1], paper_ids[0] if paper_ids else None
     return None
@@ -49,13 +49,13 @@ def _ingest_file(library: Library, path: str, file_id: str, name: str, scope: st
     with WRITE_LOCK:
         if _recorded(library, scope, file_id):
             return None
-        return library.ingest([path], scope=scope, sources={str(Path(path).resolve()): file_source(file_id, name)})
+        return library.ingest([path], scope=scope, origins={str(Path(path).resolve()): file_origin(file_id, name)})
 
 
 def remove_file(library: Library, scope: str, file_id: str) -> list[str]:
     """Forget one file; its paper stays while another file of the same content remains."""
     with WRITE_LOCK:
-        return [pid for source in sources_of_file(library, scope, file_id) for pid in library.remove_source(scope, source)]
+        return [pid for origin in origins_of_file(library, scope, file_id) for pid in library.remove_origin(scope, origin)]
 
 
 def delete_scope(library: Library, scope: str) -> list[str]:

@@ -1,9 +1,9 @@
-"""Scope names and paper sources for Open WebUI's knowledge bases and chat files.
+"""Scope names and paper origins for Open WebUI's knowledge bases and chat files.
 
 A knowledge base is scope ``kb:{knowledge_id}``; a file attached to a chat is ``file:{file_id}``,
 so it is visible exactly to those Open WebUI lets read that file (``scholargraph.scope_names``
 writes and reads those strings). A paper that came from an Open
-WebUI file records ``openwebui-file:{file_id}/{name}`` as its source, so removing the file can
+WebUI file records ``openwebui-file:{file_id}/{name}`` as its origin, so removing the file can
 find the paper even after Open WebUI has deleted the file itself.
 """
 
@@ -20,10 +20,10 @@ from scholargraph.scope_names import ScopeKind, ScopeName, ids_of
 PIPE_MODEL_ID = "scholargraph-assistant"
 
 
-SOURCE_TYPE = "scholargraph"
+SOURCE_TYPE = "scholargraph"  # ``source.type`` of our citations: Open WebUI's word and shape
 
 
-_FILE_SOURCE = re.compile(r"^openwebui-file:(?P<id>[^/]+)/(?P<name>.*)$")
+_FILE_ORIGIN = re.compile(r"^openwebui-file:(?P<id>[^/]+)/(?P<name>.*)$")
 
 
 def kb_scope(knowledge_id: str) -> str:
@@ -44,14 +44,14 @@ def file_ids(scopes: Iterable[str]) -> list[str]:
     return ids_of(ScopeKind.FILE, scopes)
 
 
-def file_source(file_id: str, name: str) -> str:
-    """The source a paper records when it came from an Open WebUI file."""
+def file_origin(file_id: str, name: str) -> str:
+    """The origin a paper records when it came from an Open WebUI file."""
     return f"openwebui-file:{file_id}/{name}"
 
 
-def parse_file_source(source: str | None) -> tuple[str, str] | None:
-    """(file_id, name) from ``file_source``'s string, None for other sources (CLI paths...)."""
-    match = _FILE_SOURCE.match(source or "")
+def parse_file_origin(origin: str | None) -> tuple[str, str] | None:
+    """(file_id, name) from ``file_origin``'s string, None for other origins (CLI paths...)."""
+    match = _FILE_ORIGIN.match(origin or "")
     return (match["id"], match["name"]) if match else None
 
 

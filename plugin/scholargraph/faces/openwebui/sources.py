@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, parse_file_source
+from scholargraph.faces.openwebui.scopes import SOURCE_TYPE, parse_file_origin
 
 if TYPE_CHECKING:
     from scholargraph.retrieval.context import ContextPack
@@ -29,7 +29,7 @@ def pack_sources(pack: ContextPack, scopes: list[str], base: str = "") -> list[d
     """
     out = []
     for src in pack.cited:
-        parsed = parse_file_source(src.origin)
+        parsed = parse_file_origin(src.origin)
         url = ""
         if parsed and base:
             first_page = next((p.page for p in src.passages if p.page), None)
