@@ -178,3 +178,31 @@ def test_two_ray_imports_at_once_on_chroma_server_and_postgres(ray_local, server
         assert library.stats(["kb"])["papers"] == 4
     finally:
         library.close()
+
+
+@pytest.mark.ray
+def test_a_ray_ingest_takes_the_document_loaders_parse(tmp_path, shared_data, ray_local):
+    """The loader (PUT /process) parsed the upload into <data_dir>/parsed, the default folder no
+    setting names; the Ray worker takes that parse (its title marks it) and the commit drops it."""
+    import json
+    import shutil
+
+    from scholargraph.faces.openwebui.loader import process_upload
+
+    settings = _ray_settings(tmp_path / "d")
+    spool = tmp_path / "spool.md"
+    shutil.copy(shared_data / "docs" / "sample.md", spool)
+    process_upload(spool, "sample.md", "text/markdown", settings)
+    entry = next(settings.parsing.cache_folder.glob("*.json"))
+    record = json.loads(entry.read_text())
+    record["paper"]["title"] = "Title the loader found"
+    entry.write_text(json.dumps(record))
+    stored = tmp_path / "uploads" / "sample.md"
+    stored.parent.mkdir()
+    shutil.copy(shared_data / "docs" / "sample.md", stored)
+    library = Library(settings)
+    report = library.ingest([stored], scope="kb")
+    assert report.added == [str(stored)], report.failed
+    assert [p["title"] for p in library.papers()] == ["Title the loader found"]
+    assert not entry.exists()
+    library.close()

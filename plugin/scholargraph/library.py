@@ -136,7 +136,7 @@ class Library:
         return _in_background("library upgrade", self.upgrade_logged)
 
     def start_sweep(self) -> threading.Thread:
-        """The orphan vector sweep (``maintenance.sweep_orphans_logged``) in a daemon thread."""
+        """The orphan vector and stale parse sweep (``maintenance.sweep_orphans_logged``) in a daemon thread."""
         from scholargraph.maintenance import sweep_orphans_logged
 
         return _in_background("orphan vector sweep", lambda: sweep_orphans_logged(self))
