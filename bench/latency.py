@@ -71,7 +71,7 @@ def build(library: Library, n_papers: int, rng: np.random.Generator, pyrng: rand
         pid = f"p{p:06d}"
         refs = [Reference(raw=f"Synthetic paper {j}", title=f"Synthetic paper number {j}")
                 for j in pyrng.sample(range(n_papers), min(10, n_papers - 1)) if j != p]
-        paper = Paper(id=pid, content_hash=pid * 4, source=f"{pid}.pdf", title=f"Synthetic paper number {p}",
+        paper = Paper(id=pid, content_hash=pid * 4, origin=f"{pid}.pdf", title=f"Synthetic paper number {p}",
                       authors=pyrng.sample(authors, 3), references=refs,
                       sections=[Section("Body", [Block("synthetic", 1)])])
         vectors = clustered(rng, CHUNKS_PER_PAPER, centres, 0.6)

@@ -64,7 +64,7 @@ def main() -> None:
     if entries:
         scratch = "bench-library-io"
         start = time.perf_counter()
-        report = import_entries(library, entries, scratch, origin="bibtex", source="bench")
+        report = import_entries(library, entries, scratch, import_format="bibtex", origin="bench")
         seconds = time.perf_counter() - start
         library.delete_scope(scratch)
         out["import_metadata_only_entries"] = len(report.metadata_only)

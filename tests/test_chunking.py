@@ -6,7 +6,7 @@ from scholargraph.settings import ChunkingSettings
 
 
 def _paper(sections):
-    return Paper(id="p1", content_hash="x" * 64, source="/tmp/p.pdf", title="T", sections=sections)
+    return Paper(id="p1", content_hash="x" * 64, origin="/tmp/p.pdf", title="T", sections=sections)
 
 
 def test_chunks_never_cross_sections_and_keep_pages():

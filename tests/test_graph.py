@@ -50,11 +50,11 @@ def graph(url: str):
     g.close()
 
 
-def paper(pid: str, title: str, *, authors=(), year=None, doi=None, arxiv_id=None, refs=(), source=None) -> Paper:
+def paper(pid: str, title: str, *, authors=(), year=None, doi=None, arxiv_id=None, refs=(), origin=None) -> Paper:
     return Paper(
         id=pid,
         content_hash=pid * 4,
-        source=source or f"/papers/{pid}.pdf",
+        origin=origin or f"/papers/{pid}.pdf",
         title=title,
         authors=list(authors),
         year=year,

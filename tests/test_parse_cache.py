@@ -79,7 +79,7 @@ def test_the_loaders_parse_is_the_one_the_ingest_takes(tmp_path: Path, settings:
     shutil.copy(sample, stored)
     paper, stats = parse_file_with_stats(stored, settings.parsing)
     assert stats.cached and parses == ["graph_paper.md"]  # no second parse
-    assert paper.source == str(stored) and paper.title == docs[0]["metadata"]["title"]
+    assert paper.origin == str(stored) and paper.title == docs[0]["metadata"]["title"]
     assert [s.title for s in paper.sections if s.text.strip()] == [d["metadata"]["section"] for d in docs]
     assert len(cache) == 1  # kept until the ingest has committed the paper
 

@@ -174,7 +174,7 @@ def test_every_paper_parses_into_sections_with_pages(parsed, shared_data, name):
     paper = parsed(name)
     path = shared_data / "papers" / name
     assert paper.content_hash == content_hash(path) and paper.id == paper_id_for(paper.content_hash)
-    assert Path(paper.source).is_absolute() and Path(paper.source).name == name
+    assert Path(paper.origin).is_absolute() and Path(paper.origin).name == name
     assert paper.sections and all(s.blocks and s.text.strip() for s in paper.sections)
     pages = [b.page for s in paper.sections for b in s.blocks]
     assert None not in pages and all(1 <= p <= paper.pages for p in pages)

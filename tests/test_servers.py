@@ -413,12 +413,12 @@ from scholargraph.graph import PaperGraph
 from scholargraph.models import Paper, Reference
 url, which, gate, mode, authors = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
 papers = {
-    "a": Paper(id="a" * 16, content_hash="a" * 64, source="alpha.pdf",
+    "a": Paper(id="a" * 16, content_hash="a" * 64, origin="alpha.pdf",
                title="Alpha: citation graphs for scientific retrieval", authors=["Ada Lovelace", "Alan Turing"],
                year=2023, doi="10.5555/alpha.2023",
                references=[Reference(raw="A. Turing, G. Hopper. Beta: table encoders. 2022. doi:10.5555/beta.2022",
                                      doi="10.5555/beta.2022", title="Beta: table encoders", year=2022)]),
-    "b": Paper(id="b" * 16, content_hash="b" * 64, source="beta.pdf",
+    "b": Paper(id="b" * 16, content_hash="b" * 64, origin="beta.pdf",
                title="Beta: table encoders", authors=["Alan Turing", "Grace Hopper"], year=2022,
                doi="10.5555/beta.2022",
                references=[Reference(raw="A. Lovelace, A. Turing. Alpha: citation graphs for scientific retrieval. "

@@ -25,7 +25,7 @@ TOPICS = {
 
 def _paper(name: str, text: str) -> Paper:
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return Paper(id=name, content_hash=digest, source=f"{name}.txt", title=name, language="en",
+    return Paper(id=name, content_hash=digest, origin=f"{name}.txt", title=name, language="en",
                  sections=[Section("", [Block(text, 1)])])
 
 

@@ -263,7 +263,7 @@ class RayIngestor:
             if outcome.paper is None:
                 fail(path, outcome.error or f"{path.name}: no result")
                 continue
-            outcome.paper.source = origin_of[str(path)]
+            outcome.paper.origin = origin_of[str(path)]
             ocr = (f" (OCR of {outcome.ocr_pages} pages, {outcome.ocr_seconds / outcome.ocr_pages:.1f} s a page)"
                    if outcome.ocr_pages else "")
             batch.append((path, outcome.paper, ocr))
@@ -294,13 +294,13 @@ class RayIngestor:
         added = set(part.added)
         errors = dict(part.failed)
         for path, paper, ocr in batch:
-            if paper.source in errors:
-                fail(path, f"{path.name}: {errors[paper.source]}", paper.id)
-            elif paper.source in added:
+            if paper.origin in errors:
+                fail(path, f"{path.name}: {errors[paper.origin]}", paper.id)
+            elif paper.origin in added:
                 report.added.append(str(path))
                 report.pages += paper.pages
                 emit(str(path), "added", f"{path.name}: {paper.title}{ocr}", paper.id)
             else:  # another import committed it while this one parsed
-                self.parts.graph.add_origin(paper.id, scope, paper.source)
+                self.parts.graph.add_origin(paper.id, scope, paper.origin)
                 report.skipped.append(str(path))
                 emit(str(path), "skipped", f"{path.name}: already ingested (by another import)", paper.id)

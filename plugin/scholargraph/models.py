@@ -70,11 +70,13 @@ class Reference:
 
 @dataclass
 class Paper:
-    """A parsed document. ``id`` is derived from the file's content hash, so it is stable."""
+    """A parsed document. ``id`` is derived from the file's content hash, so it is stable.
+    ``origin``: what it came from (a file path, an Open WebUI file, a Zotero item, a reference
+    list's entry), recorded per scope by the graph."""
 
     id: str
     content_hash: str
-    source: str
+    origin: str
     title: str
     authors: list[str] = field(default_factory=list)
     year: int | None = None

@@ -21,7 +21,7 @@ SCOPE = "eval"
 
 def _doc_paper(doc_id: str, text: str) -> Paper:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Paper(id=f"doc-{doc_id}", content_hash=digest, source=doc_id, title="", language=detect_language(text),
+    return Paper(id=f"doc-{doc_id}", content_hash=digest, origin=doc_id, title="", language=detect_language(text),
                  sections=[Section("", [Block(text, 1)])])
 
 

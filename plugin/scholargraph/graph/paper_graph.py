@@ -74,7 +74,7 @@ class PaperGraph(Membership, PaperRows, CitationGraph, VectorTables, GraphExport
             if vectors is not None:  # also for a paper stored before these rows existed
                 self._put_vectors(conn, paper.id, vectors)
             if not inserted:
-                self._put_scope(conn, paper.id, scope, paper.source, n_chunks, added)
+                self._put_scope(conn, paper.id, scope, paper.origin, n_chunks, added)
                 return
             self._link_authors(conn, paper)
             self._insert_references(conn, paper)
@@ -82,7 +82,7 @@ class PaperGraph(Membership, PaperRows, CitationGraph, VectorTables, GraphExport
             sync_cites(conn, {paper.id} | citing)
             self._link_shared_authors(conn, paper.id)
             self._write_similar(conn, paper.id, similar)
-            self._put_scope(conn, paper.id, scope, paper.source, n_chunks, added)
+            self._put_scope(conn, paper.id, scope, paper.origin, n_chunks, added)
 
     def delete_paper(self, paper_id: str) -> bool:
         """Delete a paper everywhere; references to it become unresolved (or find another match)."""

@@ -44,7 +44,7 @@ class PaperWriter:
         if chunks is None:
             chunks = chunk_paper(paper, parts.settings.chunking)
         if not chunks:
-            raise ParseError(paper.source, "no text to index")
+            raise ParseError(paper.origin, "no text to index")
         t0 = time.perf_counter()
         if vectors is None:
             vectors = parts.embedder.embed_documents([embedding_text(paper.title, c) for c in chunks])
@@ -86,8 +86,8 @@ class PaperWriter:
             if not graph.has_paper(paper.id):
                 store.delete_paper_vector(paper.id)
 
-        _undo(chunks, f"the {len(written)} chunk vectors", paper.id, paper.source, scope, report)
-        _undo(paper_vector, "the paper vector", paper.id, paper.source, scope, report)
+        _undo(chunks, f"the {len(written)} chunk vectors", paper.id, paper.origin, scope, report)
+        _undo(paper_vector, "the paper vector", paper.id, paper.origin, scope, report)
 
     def copy_into_scope(self, paper_id: str, scope: str, origin: str, report: IngestReport) -> None:
         """A paper already embedded elsewhere joins this scope by copying its vectors."""

@@ -123,7 +123,7 @@ class Ingestor:
             emit(str(path), "failed", report.failed[-1][1])
             return
         if str(path) in origins:
-            paper.source = origins[str(path)]
+            paper.origin = origins[str(path)]
         try:
             n_chunks = self.writer.commit(paper, scope, report)
         except ScholarGraphError as exc:
@@ -156,10 +156,10 @@ class Ingestor:
             offset += len(chunks)
             try:
                 report.chunks += self.writer.commit(paper, scope, report, chunks, own)
-                report.added.append(paper.source)
-                report.paper_ids[paper.source] = paper.id
+                report.added.append(paper.origin)
+                report.paper_ids[paper.origin] = paper.id
             except ScholarGraphError as exc:
-                report.failed.append((paper.source, str(exc)))
+                report.failed.append((paper.origin, str(exc)))
         return report
 
     def _commit(self, paper: Paper, scope: str, report: IngestReport, chunks: list[Chunk] | None = None,

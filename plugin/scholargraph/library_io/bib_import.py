@@ -54,23 +54,24 @@ def import_file(library: Any, path: str | Path, scope: str = "default",
                 progress: Callable[[str, str], None] | None = None) -> ImportReport:
     """Import every entry of a .bib, .ris or CSL-JSON file into ``scope``."""
     fmt, entries = read_entries(path)
-    report = import_entries(library, entries, scope, origin=fmt, source=str(Path(path).expanduser().absolute()),
+    report = import_entries(library, entries, scope, import_format=fmt, origin=str(Path(path).expanduser().absolute()),
                             progress=progress)
     report.format = fmt
     return report
 
 
-def import_entries(library: Any, entries: list[BibEntry], scope: str, origin: str, source: str,
+def import_entries(library: Any, entries: list[BibEntry], scope: str, import_format: str, origin: str,
                    progress: Callable[[str, str], None] | None = None,
                    held: dict[tuple[str, str], str] | None = None) -> ImportReport:
-    """Import parsed entries; ``source`` names where they came from (kept for metadata-only papers).
+    """Import parsed entries; ``origin`` names where they came from (kept for metadata-only papers),
+    ``import_format`` what they were read as (bibtex, ris, csl-json, zotero).
     ``held``: the scope's papers by key (``held_keys``), for callers importing entry by entry."""
     report = ImportReport()
     held = held_keys(library, scope) if held is None else held
     for entry in entries:
         name = entry.key or entry.title[:80] or "(untitled)"
         try:
-            status, paper_id = _import_one(library, entry, scope, origin, source, held, report)
+            status, paper_id = _import_one(library, entry, scope, import_format, origin, held, report)
         except ScholarGraphError as exc:
             report.failed.append((name, str(exc)))
             if progress:
@@ -83,10 +84,10 @@ def import_entries(library: Any, entries: list[BibEntry], scope: str, origin: st
     return report
 
 
-def _import_one(library: Any, entry: BibEntry, scope: str, origin: str, source: str,
+def _import_one(library: Any, entry: BibEntry, scope: str, import_format: str, origin: str,
                 held: dict[tuple[str, str], str], report: ImportReport) -> tuple[str, str]:
     record = Record(cite_key=entry.key, entry_type=entry.entry_type, venue=entry.venue, url=entry.url,
-                    tags=entry.tags, origin=origin)
+                    tags=entry.tags, import_format=import_format)
     pdfs = [f for f in entry.files if f.suffix.lower() == ".pdf" or f.suffix.lower() in _supported()]
     present = [f for f in pdfs if f.is_file()]
     for missing in (f for f in pdfs if not f.is_file()):
@@ -103,7 +104,7 @@ def _import_one(library: Any, entry: BibEntry, scope: str, origin: str, source: 
         if not get_records(library.graph, [known]):  # keep the user's key for export
             put_record(library.graph, known, record)
         return "skipped", known
-    paper = metadata_paper(entry, f"{source}#{entry.key or _identity(entry)}")
+    paper = metadata_paper(entry, f"{origin}#{entry.key or _identity(entry)}")
     if library.graph.in_scope(paper.id, scope):
         return "skipped", paper.id
     got = library.add_parsed([paper], scope=scope)
@@ -152,7 +153,7 @@ def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Re
     else:
         paper, _ = parse_file_with_stats(path, library.settings.parsing, digest)
         apply_entry(paper, entry)
-        paper.source = str(path)
+        paper.origin = str(path)
         got = library.add_parsed([paper], scope=scope)
         if got.failed:
             raise ScholarGraphError(got.failed[0][1])
@@ -210,12 +211,12 @@ def _stand_in_digest(entry: BibEntry) -> str:
     return hashlib.sha256(f"metadata-only\n{_identity(entry)}".encode()).hexdigest()
 
 
-def metadata_paper(entry: BibEntry, source: str) -> Paper:
+def metadata_paper(entry: BibEntry, origin: str) -> Paper:
     """A paper with no file: its abstract (else its title) is its one passage."""
     digest = _stand_in_digest(entry)
     text = entry.abstract.strip() or entry.title.strip()
     return Paper(
-        id=paper_id_for(digest), content_hash=digest, source=source, title=entry.title.strip(),
+        id=paper_id_for(digest), content_hash=digest, origin=origin, title=entry.title.strip(),
         authors=list(entry.authors), year=entry.year, doi=normalise_doi(entry.doi),
         arxiv_id=normalise_arxiv_id(entry.arxiv_id), abstract=entry.abstract.strip(),
         language=_language(entry),

@@ -44,7 +44,7 @@ class Record:
     venue: str | None = None
     url: str | None = None
     tags: list[str] = field(default_factory=list)
-    origin: str | None = None
+    import_format: str | None = None  # stored (and shown) as "origin", the column's name
     metadata_only: bool = False
 
 
@@ -70,7 +70,7 @@ def put_record(graph: PaperGraph, paper_id: str, record: Record) -> None:
     ensure_table(graph)
     row = {
         "paper_id": paper_id, "cite_key": record.cite_key, "entry_type": record.entry_type,
-        "venue": record.venue, "url": record.url, "tags": list(record.tags), "origin": record.origin,
+        "venue": record.venue, "url": record.url, "tags": list(record.tags), "origin": record.import_format,
         "metadata_only": record.metadata_only, "updated_at": datetime.now(timezone.utc),
     }
     with graph.db.write(f"recording the reference entry of paper {paper_id}") as conn:
@@ -92,5 +92,5 @@ def get_records(graph: PaperGraph, paper_ids: Sequence[str]) -> dict[str, Record
 def _record(row: Any) -> Record:
     return Record(
         cite_key=row["cite_key"], entry_type=row["entry_type"], venue=row["venue"], url=row["url"],
-        tags=list(row["tags"] or []), origin=row["origin"], metadata_only=bool(row["metadata_only"]),
+        tags=list(row["tags"] or []), import_format=row["origin"], metadata_only=bool(row["metadata_only"]),
     )

@@ -60,7 +60,7 @@ def show_paper(library: Any, paper_id: str, scopes: list[str] | None = None) -> 
         "metadata_only": bool(record and record.metadata_only),
         "record": None if record is None else {
             "cite_key": record.cite_key, "entry_type": record.entry_type, "venue": record.venue,
-            "tags": record.tags, "origin": record.origin},
+            "tags": record.tags, "origin": record.import_format},
         "abstract": paper.get("abstract") or "",
         "sections": sections_of(library, paper_id, paper["scopes"][0]),
         "cites_in_library": inside,

@@ -299,7 +299,7 @@ def sync_items(library: Any, items: list[ZoteroItem], kb: str, collections: bool
             continue
         if scope not in held_by_scope:
             held_by_scope[scope] = held_keys(library, scope)
-        got = import_entries(library, [item.entry], scope, origin="zotero", source=f"zotero:{item_key}",
+        got = import_entries(library, [item.entry], scope, import_format="zotero", origin=f"zotero:{item_key}",
                              held=held_by_scope[scope])
         report.notes.extend(got.notes)
         if got.failed:

@@ -108,7 +108,7 @@ def parse_file_with_stats(
     taken = cache.read(digest) if cache is not None else None
     if taken is not None:  # the document loader's parse of these bytes (Open WebUI upload)
         paper, ocr_pages, ocr_seconds = taken
-        paper.source = str(path)
+        paper.origin = str(path)
         log.info("%s: parse taken from the parse cache (%s)", path.name, cache.folder if cache else "")
         return paper, ParseStats(seconds=time.perf_counter() - started, ocr_pages=ocr_pages,
                                  ocr_seconds=ocr_seconds, cached=True)
@@ -142,7 +142,7 @@ def parse_file_with_stats(
     paper = Paper(
         id=paper_id_for(digest),
         content_hash=digest,
-        source=str(path),
+        origin=str(path),
         title=front.title,
         authors=front.authors,
         year=front.year,
