@@ -255,12 +255,12 @@ class Library:
         return self.graph.get_paper(paper_id, scopes)
 
     def paper_file(self, paper: Mapping[str, Any]) -> Path | None:
-        """A paper's own file, when its recorded source is still on disk with the same content."""
+        """A paper's own file, when its origin (the row's ``source``) is still on disk with the same content."""
         from scholargraph.ids import content_hash
 
-        source = Path(paper.get("source") or "")
-        if source.is_file() and content_hash(source) == paper.get("content_hash"):
-            return source
+        origin = Path(paper.get("source") or "")
+        if origin.is_file() and content_hash(origin) == paper.get("content_hash"):
+            return origin
         return None
 
     def show_paper(self, paper_id: str, scopes: list[str] | None = None) -> dict[str, Any] | None:

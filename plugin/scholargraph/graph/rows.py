@@ -12,6 +12,8 @@ from typing import NotRequired, TypedDict
 
 class PaperRow(TypedDict):
     """A visible paper: metadata, and ``source`` / ``chunks`` from its first visible scope.
+    ``source`` is the paper's origin there (the stored column's name, and the key clients of
+    /papers, /show and the graph JSON read, so it stays ``source`` in the row).
 
     ``scopes`` lists only the scopes the reader asked for (scopes are permissions).
     ``abstract`` and ``content_hash`` are there for one paper read on its own (``get_paper``).
@@ -48,7 +50,8 @@ class ReferenceRow(TypedDict):
 
 
 class EdgeRow(TypedDict):
-    """An edge with both ends visible; ``cites`` runs citing -> cited, the others are stored once."""
+    """An edge with both ends visible; ``cites`` runs citing -> cited, the others are stored once.
+    ``source`` / ``target``: the edge's two ends (column names and the graph JSON's keys)."""
 
     source: str
     target: str

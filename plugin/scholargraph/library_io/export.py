@@ -131,8 +131,8 @@ def _suffix(n: int) -> str:
 
 
 def _work(row: dict[str, Any], key: str, record: Record | None, detail: dict[str, Any] | None) -> Work:
-    source = row.get("source") or ""
-    on_disk = bool(source) and not (record and record.metadata_only) and Path(source).is_file()
+    origin = row.get("source") or ""  # a paper row's "source" is its origin
+    on_disk = bool(origin) and not (record and record.metadata_only) and Path(origin).is_file()
     return Work(
         key=key, id=row["id"], title=row["title"], authors=list(row["authors"] or []), year=row["year"],
         doi=row["doi"], arxiv_id=row["arxiv_id"], abstract=(detail or {}).get("abstract") or "",
@@ -140,7 +140,7 @@ def _work(row: dict[str, Any], key: str, record: Record | None, detail: dict[str
         entry_type=(record.entry_type if record and record.entry_type else
                     ("misc" if row["arxiv_id"] and not row["doi"] else "article")),
         venue=record.venue if record else None,
-        file=str(Path(source).resolve()) if on_disk else None,
+        file=str(Path(origin).resolve()) if on_disk else None,
         tags=list(record.tags) if record else [],
     )
 

@@ -100,7 +100,8 @@ class ZoteroAPI:
         self._pause_until = 0.0
 
     @property
-    def source(self) -> str:
+    def library_key(self) -> str:
+        """The synced library as ``zotero_libraries.library`` names it: ``api:library``."""
         return f"{self.api}:{self.library}"
 
     def close(self) -> None:
@@ -299,7 +300,7 @@ def import_zotero_api(library: Any, kb: str = "zotero", api: str | None = None, 
     with graph.db.write("creating the zotero_libraries table") as conn:  # a graph ensured before this module
         zotero_libraries.create(conn, checkfirst=True)
     with ZoteroAPI(library.settings.zotero, api, zotero_library, key) as client:
-        since = None if full else _synced(graph, kb, client.source)
+        since = None if full else _synced(graph, kb, client.library_key)
         raw_collections = client.collections()
         paths = collection_paths(raw_collections)
         deleted: set[str] = set()
@@ -329,7 +330,7 @@ def import_zotero_api(library: Any, kb: str = "zotero", api: str | None = None, 
                                 deleted=deleted | trashed, prepare=prepare)
         report.format = f"zotero-{client.api}"
         if version is not None and not report.failed:  # a failed item is asked again next time
-            _remember_version(graph, kb, client.source, version)
+            _remember_version(graph, kb, client.library_key, version)
         return report
 
 
@@ -350,14 +351,14 @@ def _with_relatives(client: ZoteroAPI, raw: list[dict[str, Any]]) -> list[dict[s
     return list({o["key"]: o for o in out}.values())
 
 
-def _synced(graph: Any, kb: str, source: str) -> int | None:
+def _synced(graph: Any, kb: str, library_key: str) -> int | None:
     t = zotero_libraries
     with graph.db.read("reading the zotero library version") as conn:
-        row = conn.execute(select(t.c.version).where(t.c.scope == kb, t.c.library == source)).first()
+        row = conn.execute(select(t.c.version).where(t.c.scope == kb, t.c.library == library_key)).first()
     return int(row[0]) if row else None
 
 
-def _remember_version(graph: Any, kb: str, source: str, version: int) -> None:
-    row = {"scope": kb, "library": source, "version": version, "synced_at": datetime.now(timezone.utc)}
+def _remember_version(graph: Any, kb: str, library_key: str, version: int) -> None:
+    row = {"scope": kb, "library": library_key, "version": version, "synced_at": datetime.now(timezone.utc)}
     with graph.db.write("recording the zotero library version") as conn:
         upsert(conn, zotero_libraries, row, ["scope", "library"])

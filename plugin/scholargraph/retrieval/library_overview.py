@@ -109,7 +109,7 @@ class Theme:
 class Overview:
     """The library's shape within some scopes: papers, themes, citations between them."""
 
-    papers: dict[str, dict[str, Any]]  # id -> {title, authors, year, source, abstract}
+    papers: dict[str, dict[str, Any]]  # id -> {title, authors, year, source (its origin), abstract}
     themes: list[Theme]
     cited_by: dict[str, list[str]] = field(default_factory=dict)  # id -> library papers citing it
     cites: list[tuple[str, str]] = field(default_factory=list)  # (citing, cited)

@@ -34,10 +34,10 @@ def earlier_user_texts(messages: list[dict[str, Any]] | None, last: int = 3) -> 
 def user_language(metadata: dict[str, Any] | None, body: dict[str, Any] | None = None) -> str:
     """The language of the user's Open WebUI interface ('en-US'), from the prompt variables
     Open WebUI sends with each chat; '' when absent."""
-    for source in ((metadata or {}).get("variables"), ((body or {}).get("metadata") or {}).get("variables"),
+    for place in ((metadata or {}).get("variables"), ((body or {}).get("metadata") or {}).get("variables"),
                    (body or {}).get("variables")):
-        if isinstance(source, dict) and source.get("{{USER_LANGUAGE}}"):
-            return str(source["{{USER_LANGUAGE}}"])
+        if isinstance(place, dict) and place.get("{{USER_LANGUAGE}}"):
+            return str(place["{{USER_LANGUAGE}}"])
     return ""
 
 
@@ -45,8 +45,8 @@ def chat_items(body: dict[str, Any], metadata: dict[str, Any] | None = None) -> 
     """The files and knowledge bases attached to a chat request, each once."""
     seen: set[tuple[str, str]] = set()
     out: list[dict[str, Any]] = []
-    for source in (body.get("files"), (metadata or {}).get("files"), (body.get("metadata") or {}).get("files")):
-        for item in source or []:
+    for place in (body.get("files"), (metadata or {}).get("files"), (body.get("metadata") or {}).get("files")):
+        for item in place or []:
             if not isinstance(item, dict):
                 continue
             key = (str(item.get("type")), str(item.get("id")))

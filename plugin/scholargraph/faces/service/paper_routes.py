@@ -36,15 +36,15 @@ def add_paper_routes(app: FastAPI, state: ServiceState) -> None:
 
     @app.get("/papers/{paper_id}/file", name="paper_file", dependencies=[auth])
     def paper_file(paper_id: str, kb: list[str] | None = Query(None)) -> FileResponse:
-        """The paper's own file, when its recorded source is still on disk with the same content."""
+        """The paper's own file, when its origin is still on disk with the same content."""
         library = state.library()
         paper = library.get_paper(paper_id, kb or None)
         if paper is None:
             raise HTTPException(404, f"no paper {paper_id}")
-        source = library.paper_file(paper)
-        if source is None:
+        found = library.paper_file(paper)
+        if found is None:
             raise HTTPException(404, f"the file of paper {paper_id} is no longer at {Path(paper.get('source') or '')}")
-        return FileResponse(source, filename=source.name, content_disposition_type="inline")
+        return FileResponse(found, filename=found.name, content_disposition_type="inline")
 
     @app.get("/papers/{paper_id}", dependencies=[auth])
     def show_paper(paper_id: str, kb: list[str] | None = Query(None)) -> dict[str, Any]:
