@@ -2,10 +2,10 @@
 questions so the embedding model loads once, not once a question (as `ask` must).
 
 The answer itself is ``answer_question``, the same steps `ask` takes: search and pack numbered
-sources, then let the chat LLM write a cited answer, or quote the papers when none is configured
+cited papers, then let the chat LLM write a cited answer, or quote the papers when none is configured
 or it cannot be reached. The session adds the state a loop needs: the scopes, ``k`` and ``hops``
 set by slash commands, the earlier questions (they tell a short question's language), and the
-last answer's sources for ``/sources``.
+last answer's cited papers for ``/sources`` (the command's name readers know).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ HELP = """Ask a question, or:
 
 @dataclass
 class Answer:
-    """One answered question: the sources it rests on, and either the LLM's text or quoted sentences."""
+    """One answered question: the cited papers it rests on, and either the LLM's text or quoted sentences."""
 
     question: str
     pack: ContextPack

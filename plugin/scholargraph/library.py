@@ -200,7 +200,7 @@ class Library:
 
     def context(self, question: str, scopes: list[str] | None = None, *, library_questions: str | None = None,
                 **options: Any) -> ContextPack:
-        """Search, then pack numbered sources within the token budget; a question about the whole
+        """Search, then pack numbered cited papers within the token budget; a question about the whole
         library (``library_questions``, default ``retrieval.library_questions``) gets its overview."""
         from scholargraph.retrieval.context import build_context
         from scholargraph.retrieval.library_overview import library_pack
@@ -217,7 +217,7 @@ class Library:
         return build_context(self.search(question, scopes, **options), self.settings.retrieval.context_tokens)
 
     def answer_messages(self, question: str, pack: ContextPack) -> list[dict[str, str]]:
-        """The chat messages for a cited answer over a context pack (system rules, then the sources
+        """The chat messages for a cited answer over a context pack (system rules, then the cited papers
         and the question), in ``llm.answer_language`` or the pack's: for a face whose own chat
         model writes the answer (Open WebUI's Pipe) as for ``answer_stream``."""
         from scholargraph.retrieval.prompts import answer_messages
@@ -251,7 +251,7 @@ class Library:
 
     # -- reads for the faces (they import Library only, never the engine's parts) ----------
     def get_paper(self, paper_id: str, scopes: list[str] | None = None) -> PaperRow | None:
-        """One paper's row (metadata, recorded source, content hash) in the scopes, or None."""
+        """One paper's row (metadata, origin, content hash) in the scopes, or None."""
         return self.graph.get_paper(paper_id, scopes)
 
     def paper_file(self, paper: Mapping[str, Any]) -> Path | None:

@@ -241,7 +241,7 @@ def sync_items(library: Any, items: list[ZoteroItem], kb: str, collections: bool
     """Make ``kb`` and its collection scopes hold ``items``, by their state (shared by the data-folder
     and the API import).
 
-    ``owns``: which recorded items this source answers for. ``changed_only``: ``items`` are only
+    ``owns``: which recorded items this import answers for. ``changed_only``: ``items`` are only
     those changed since the last sync (Zotero's ``since``), so recorded items not among them stay,
     except those in ``deleted``. ``prepare``: called before an item is imported (not when it is
     unchanged), e.g. to download its attachment."""

@@ -4,7 +4,7 @@
 of the library. So such a question gets a context pack built from the graph: themes (Leiden
 communities over the cites and similar edges, labelled by the words that set each community's
 text apart: c-TF-IDF over its chunks), how often each paper is cited by the others, which paper
-cites which, and every paper's abstract as its source passage. The LLM writes from that pack
+cites which, and every paper's abstract as its passage. The LLM writes from that pack
 like from any other; without an LLM the overview's own lines are the answer.
 
 Which questions: ``retrieval.library_questions`` ('always', 'off', or 'auto': a question whose
