@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 import test_openwebui_bridge as base
 from scholargraph.faces import openwebui as sg
-from scholargraph.faces.openwebui import connections
+from scholargraph.faces.openwebui import connections, sources
 
 PIPE = base.FUNCTION_FILES["Pipe"]
 QUESTION = "How do citation graphs help dense retrieval?"
@@ -151,8 +151,8 @@ def test_open_webuis_streamed_and_plain_replies_become_text():
 def test_status_lines_count_in_words():
     pack = SimpleNamespace(cited=[SimpleNamespace(relation="", passages=[1] * 8),
                                   SimpleNamespace(relation="cites [1]", passages=[1])])
-    assert sg.sources.summary_line(pack) == "8 passages from 1 paper, graph: 1 neighbour"
-    assert sg.sources.plural(2, "link") == "2 links" and sg.sources.plural(1, "link") == "1 link"
+    assert sources.summary_line(pack) == "8 passages from 1 paper, graph: 1 neighbour"
+    assert sources.plural(2, "link") == "2 links" and sources.plural(1, "link") == "1 link"
 
 
 def test_the_filter_says_how_much_of_a_knowledge_base_is_indexed_and_why_a_file_failed(owui, tmp_path):
@@ -200,3 +200,23 @@ def test_the_graph_action_heads_its_drawing_with_each_knowledge_bases_indexing_s
     assert "kb1: 1 of 2 papers indexed, 1 failed: scan.pdf — " in html
     html = asyncio.run(sg.graph_embed({"id": "a1", "messages": [message]}, valves=action, user={"id": "mallory"}))
     assert "papers indexed" not in html  # nothing of a knowledge base the user may not read
+
+
+def test_status_lists_each_attached_knowledge_bases_indexing_state_without_indexing(owui, tmp_path, no_env_llm):
+    """/status: what Open WebUI's Knowledge page cannot show (it lists files, not ScholarGraph's state)."""
+    broken = tmp_path / "f-bad_scan.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
+    owui.files["f-bad"] = SimpleNamespace(id="f-bad", filename="scan.pdf", meta={"name": "scan.pdf"}, path=str(broken))
+    owui.knowledge["kb1"] = ["f-md", "f-bad"]
+    module = base.load(PIPE)
+    valves = module.Pipe.Valves(data_dir=str(tmp_path / "library"))
+    content = ask(valves, question="/status")["choices"][0]["message"]["content"]
+    assert "kb1: 0 of 2 papers indexed, 2 still to index" in content, content  # /status indexed nothing
+    assert "scholargraph" not in owui.files["f-bad"].meta
+
+    ask(valves)  # a question indexes the knowledge base: sample.md is read, scan.pdf fails
+    content = ask(valves, question="/status")["choices"][0]["message"]["content"]
+    assert "kb1: 1 of 2 papers indexed, 1 failed: scan.pdf — " in content, content
+    assert "/status" in ask(valves, question="/help")["choices"][0]["message"]["content"]
+    content = ask(valves, user="mallory", question="/status")["choices"][0]["message"]["content"]
+    assert "papers indexed" not in content and content.startswith("No readable paper is attached")

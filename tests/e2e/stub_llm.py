@@ -2,13 +2,15 @@
 
 It answers ``GET /v1/models``, ``POST /v1/chat/completions`` (streamed or not) and
 ``POST /v1/embeddings`` (deterministic hashed vectors), and records every chat request it
-gets, so a test can read the exact prompt Open WebUI built. Its answer cites the
-``<source id="n" name="...">`` tags it finds in the prompt, the way a real model would.
+gets, so a test can read the exact prompt Open WebUI built. Its answer is two or three
+sentences taken from the ``<source id="n" ...>`` blocks it finds in the prompt, each cited [n],
+the way a real model answers (what the screenshots show).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import threading
@@ -18,22 +20,50 @@ from typing import Any
 
 MODEL = "stub-model"
 EMBED_DIM = 64
-SOURCE_TAG = re.compile(r'<source id="(\d+)"(?: name="([^"]*)")?')
+SOURCE = re.compile(r'<source id="(\d+)"([^>]*)>((?:(?!<source).)*?)</source>', re.DOTALL)
+NAMED = re.compile(r'\b(?:name|title)="([^"]*)"')
+OPENING = "From the attached papers:"  # every answer with sources starts so: tests wait for it
+NO_SOURCES = "I have no sources for this question."
 
 
 def answer_for(messages: list[dict[str, Any]]) -> str:
-    """A short answer naming the sources in the prompt with their [n], or a plain reply."""
+    """Two or three sentences the way a model writes them: each taken from one numbered source in
+    the prompt (Open WebUI's RAG template names them ``name=``, ScholarGraph's Pipe ``title=``)
+    and cited [n]; a plain reply when the prompt has no sources."""
     prompt = "\n".join(_text(m) for m in messages)
-    found: dict[str, str] = {}
-    for number, name in SOURCE_TAG.findall(prompt):  # the RAG template's own example tag has no name
-        if name or number not in found:
-            found[number] = name or f"source {number}"
+    found: dict[str, tuple[str, str]] = {}
+    for number, attributes, body in SOURCE.findall(prompt):
+        named = NAMED.search(attributes)  # the RAG template's own example tag has no name
+        if named and number not in found:
+            found[number] = (html.unescape(named.group(1)), _sentence(body))
     if not found:
-        return "I have no sources for this question."
-    lines = ["Here is what the attached papers say:"]
-    for number, name in found.items():
-        lines.append(f"- {name} [{number}]")
-    return "\n".join(lines)
+        return NO_SOURCES
+    sentences = []
+    for i, (number, (name, sentence)) in enumerate(list(found.items())[:3]):
+        lead = OPENING if i == 0 else f"{name} adds:" if i == 1 else f"{name} notes:"
+        sentences.append(f"{lead} {sentence} [{number}].")
+    return " ".join(sentences)
+
+
+def _sentence(body: str) -> str:
+    """The source's first sentence that reads like prose (not a heading, a [section, page] marker,
+    a fence, a table cell or a footnote), at most 30 words; a PDF's line breaks inside a
+    paragraph do not end a sentence."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", body):
+        lines = [line.strip() for line in block.splitlines()]
+        kept = [line for line in lines if line and not (line.startswith("[") and line.endswith("]"))
+                and not line.startswith(("```", "~~~"))]
+        paragraphs.append(" ".join(" ".join(kept).split()))
+    lines = [" ".join(line.split()) for line in body.splitlines()]
+    for paragraph in paragraphs + lines:  # whole paragraphs first, then single lines
+        for candidate in re.split(r"(?<=[a-z)][.!?])\s+", paragraph):
+            words = candidate.split()
+            prose = sum(bool(re.fullmatch(r"[A-Za-z][a-z-]*[,;:.]?", w)) for w in words)
+            if len(words) >= 8 and candidate[0].isupper() and prose >= 0.7 * len(words):
+                return " ".join(words[:30]).rstrip(".!?;:,")
+    longest = max(paragraphs or [""], key=len).split()  # no prose at all: the longest paragraph
+    return " ".join(longest[:25]).rstrip(".!?;:,") or "the passage"
 
 
 def _text(message: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from owui import INSTALL_ARGS, KB, S2ORC, Loader, OpenWebUI, run_installer, upload
-from stub_llm import MODEL
+from stub_llm import MODEL, OPENING
 
 pytestmark = pytest.mark.openwebui
 
@@ -167,7 +167,7 @@ def test_assistant_pipe_answers_through_open_webuis_own_connection(owui: OpenWeb
                  model=PIPE_MODEL, stream=True)
     sources = scholargraph_sources(reply)
     assert sources and sources[0]["source"]["name"] == kb.titles[S2ORC]
-    assert reply["content"].startswith("Here is what the attached papers say"), reply["content"]
+    assert reply["content"].startswith(OPENING), reply["content"]
     assert "[1]" in reply["content"] and "Quoted from your papers" not in reply["content"]
     assert len([e for e in reply["events"] if e.get("choices")]) > 3  # streamed, piece by piece
     prompts = new_prompts(owui, before)

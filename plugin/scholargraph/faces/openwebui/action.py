@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import base_url
 from scholargraph.faces.openwebui.citations import cited_papers
-from scholargraph.faces.openwebui.indexing import knowledge_state
+from scholargraph.faces.openwebui.indexing import knowledge_summaries
 from scholargraph.faces.openwebui.runtime import get_library, run_blocking
 from scholargraph.faces.openwebui.scopes import file_ids, file_scope, kb_ids, kb_scope, parse_file_origin
 from scholargraph.faces.openwebui.valves import settings_from_valves
-
-if TYPE_CHECKING:
-    from scholargraph.library import Library
 
 
 async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any] | None, request: Any = None) -> str:
@@ -38,16 +35,3 @@ async def graph_embed(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     title = " · ".join(["Papers around this answer"] + await knowledge_summaries(library, sorted(kbs)))
     return render_graph_html(around, title=title, paper_url=url, highlight=paper_ids,
                              height=int(getattr(valves, "height", 480)))
-
-
-async def knowledge_summaries(library: Library, knowledge_ids: list[str]) -> list[str]:
-    """'Scholarly document processing: 3 of 5 papers indexed, 1 failed: scan.pdf — reason', one per
-    knowledge base the user may read: where the state of indexing can be seen at a glance."""
-    out = []
-    for kb_id in knowledge_ids:
-        kb = await access.knowledge_base(kb_id)
-        if kb is None:
-            continue
-        state = await knowledge_state(library, kb_id)
-        out.append(f"{getattr(kb, 'name', None) or kb_id}: {state.line()}")
-    return out

@@ -142,8 +142,10 @@ async def filter_inlet(body: dict[str, Any], *, valves: Any, user: dict[str, Any
         return body
     passages, papers, neighbours = summary(pack)
     await emit(emitter, status(f"{plural(passages, 'passage')} from {plural(papers, 'paper')}"))
-    await emit(emitter, status(f"graph: {plural(neighbours, 'neighbour')}"
-                               + (" — " + "; ".join(plan.notes[:2]) if plan.notes else ""), done=True))
+    graph = f"graph: {plural(neighbours, 'neighbour')}"
+    # the last line stays on screen: what could not be indexed leads it, named as ScholarGraph's
+    await emit(emitter, status(f"ScholarGraph: {'; '.join(plan.notes[:2])} · {graph}" if plan.notes else graph,
+                               done=True))
     sources = pack_sources(pack, plan.scopes, base_url(request))
     _replace_items(body, metadata, plan.handled, handoff_items(sources), valves.file_handler)
     language = (getattr(user_valves, "answer_language", "") or "").strip() if user_valves is not None else ""

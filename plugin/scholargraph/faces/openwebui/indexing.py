@@ -217,3 +217,17 @@ async def knowledge_state(library: Library, knowledge_id: str, outcomes: Sequenc
         elif outcome is None and file_state(record).get("status") == "failed":
             failed.append((file_name(record), file_state(record).get("error") or ""))
     return KnowledgeState(len(files), sum(1 for f in files if f.id in present), failed)
+
+
+async def knowledge_summaries(library: Library, knowledge_ids: list[str]) -> list[str]:
+    """'Scholarly document processing: 3 of 5 papers indexed, 1 failed: scan.pdf — reason', one per
+    knowledge base (the caller checked the user may read each): the Action's heading and the
+    Pipe's /status, where the state of indexing can be seen at a glance."""
+    out = []
+    for kb_id in knowledge_ids:
+        kb = await access.knowledge_base(kb_id)
+        if kb is None:
+            continue
+        state = await knowledge_state(library, kb_id)
+        out.append(f"{getattr(kb, 'name', None) or kb_id}: {state.line()}")
+    return out

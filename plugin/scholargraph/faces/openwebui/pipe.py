@@ -21,9 +21,10 @@ from scholargraph.faces.openwebui.chat import (
     chat_items, earlier_user_texts, is_pipe_model, last_user_text, search_options, user_language,
 )
 from scholargraph.faces.openwebui.filter import PIPE_ITEMS_KEY, Plan, plan_chat
+from scholargraph.faces.openwebui.indexing import knowledge_summaries
 from scholargraph.faces.openwebui.runtime import Emitter, emit, get_library, iterate_blocking, log, run_blocking, status
-from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, kb_ids, kb_scope
-from scholargraph.faces.openwebui.sources import pack_sources, summary_line
+from scholargraph.faces.openwebui.scopes import PIPE_MODEL_ID, file_ids, kb_ids, kb_scope
+from scholargraph.faces.openwebui.sources import pack_sources, plural, summary_line
 from scholargraph.faces.openwebui.valves import settings_from_valves
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ HELP = ("**ScholarGraph Assistant**: ask a question about the papers attached to
         "knowledge base or a paper) and the answer cites them [n].\n\n"
         "- `/show <paper id or title words>`: one paper's details: metadata with DOI/arXiv links, abstract, "
         "sections, what it cites inside and outside the library, what cites it, similar papers\n"
+        "- `/status`: how much of each attached knowledge base ScholarGraph has indexed, and why a file failed\n"
         "- `/help`: this list")
 NOTHING_ATTACHED = ("Attach a knowledge base or a paper to the chat (type # in the message box), or ask an admin "
                     "to set the Pipe's knowledge_ids valve, and ask again.")
@@ -65,7 +67,8 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
     emitter = emitter if in_chat else None  # API callers get sources in the stream instead
     try:
         library = get_library(settings_from_valves(valves))
-        plan = await plan_chat(library, items, user, emitter, True) if items else Plan()
+        # /status reports the state as it is: it indexes nothing (a scan's OCR would hold it for minutes)
+        plan = await plan_chat(library, items, user, emitter, command != "/status") if items else Plan()
         scopes = plan.scopes or default_scopes(valves)
         if not scopes:
             if items:  # something was attached, but nothing of it can be read or indexed
@@ -81,6 +84,9 @@ async def pipe_answer(body: dict[str, Any], *, valves: Any, user: dict[str, Any]
             return
         if command == "/show":  # the same scopes, so the same access checks, as a question's search
             yield await run_blocking(library.show_markdown, argument, scopes)
+            return
+        if command == "/status":
+            yield await status_report(library, scopes)
             return
         await emit(emitter, status("ScholarGraph: searching…"))
         pack = await run_blocking(library.context, question, scopes, **search_options(valves, user.get("valves")))
@@ -129,7 +135,19 @@ def slash_command(text: str | None) -> tuple[str, str]:
     """(``/show``, its argument) for a chat command this Pipe answers itself; ("", text) otherwise."""
     head, *rest = (text or "").strip().split(maxsplit=1) or [""]
     head = head.casefold()
-    return (head, rest[0].strip() if rest else "") if head in ("/show", "/help") else ("", text or "")
+    return (head, rest[0].strip() if rest else "") if head in ("/show", "/status", "/help") else ("", text or "")
+
+
+async def status_report(library: Library, scopes: list[str]) -> str:
+    """/status: one line per readable knowledge base of the chat ('Reading group: 3 of 4 papers
+    indexed, 1 failed: scan.pdf — reason'), what Open WebUI's own Knowledge page cannot show."""
+    lines = await knowledge_summaries(library, kb_ids(scopes))
+    files = len(file_ids(scopes))
+    if files:
+        lines.append(f"{plural(files, 'attached paper')}: indexed")
+    if not lines:
+        return "No knowledge base is attached to this chat: type # to attach one, then /status again."
+    return "**ScholarGraph indexing**\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def base_model(valves: Any, user_valves: Any = None) -> str:
