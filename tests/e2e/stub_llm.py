@@ -31,15 +31,18 @@ def answer_for(messages: list[dict[str, Any]]) -> str:
     the prompt (Open WebUI's RAG template names them ``name=``, ScholarGraph's Pipe ``title=``)
     and cited [n]; a plain reply when the prompt has no sources."""
     prompt = "\n".join(_text(m) for m in messages)
-    found: dict[str, tuple[str, str]] = {}
-    for number, attributes, body in SOURCE.findall(prompt):
+    names: dict[str, str] = {}
+    bodies: dict[str, list[str]] = {}
+    for number, attributes, body in SOURCE.findall(prompt):  # Open WebUI repeats an id per passage
         named = NAMED.search(attributes)  # the RAG template's own example tag has no name
-        if named and number not in found:
-            found[number] = (html.unescape(named.group(1)), _sentence(body))
-    if not found:
+        if named:
+            names.setdefault(number, html.unescape(named.group(1)))
+            bodies.setdefault(number, []).append(body)
+    if not names:
         return NO_SOURCES
     sentences = []
-    for i, (number, (name, sentence)) in enumerate(list(found.items())[:3]):
+    for i, (number, name) in enumerate(list(names.items())[:3]):
+        sentence = _sentence("\n\n".join(bodies[number]))
         lead = OPENING if i == 0 else f"{name} adds:" if i == 1 else f"{name} notes:"
         sentences.append(f"{lead} {sentence} [{number}].")
     return " ".join(sentences)
