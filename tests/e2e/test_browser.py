@@ -21,6 +21,7 @@ import pytest
 
 from owui import KB, PASSWORD, S2ORC, OpenWebUI, upload
 from stub_llm import MODEL, OPENING
+from test_openwebui import chat
 
 pytestmark = [pytest.mark.openwebui, pytest.mark.browser]
 
@@ -220,3 +221,9 @@ def test_a_researcher_sees_which_papers_are_indexed_and_why_one_failed(
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / "openwebui-kb-state-user.png"))
     page.close()
+
+    # the Assistant's /status says the same, per knowledge base, for her
+    token = owui.ok("POST", "/api/v1/auths/signin", json={"email": "eve@example.org", "password": "eve pass 5"})["token"]
+    reply = chat(owui, token, "/status", [{"type": "collection", "id": group["id"]}], model=PIPE_MODEL)
+    content = reply["choices"][0]["message"]["content"]
+    assert "Reading group: 3 of 4 papers indexed, 1 failed: scan.pdf — PDF has no text layer" in content, content
