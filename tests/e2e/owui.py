@@ -133,6 +133,17 @@ def wait_indexed(owui: OpenWebUI, token: str, file_ids: list[str], timeout: floa
     raise AssertionError(f"not indexed in {timeout} s: {states}\n{owui.log_tail()}")
 
 
+def scanned_page(shared_data: Path, target: Path, index: int) -> Path:
+    """One page of the shared scanned book (image only, no text layer): one page of OCR, not eight."""
+    import pypdfium2 as pdfium
+
+    book = pdfium.PdfDocument(shared_data / "scanned" / "small_ocr.pdf")
+    scan = pdfium.PdfDocument.new()
+    scan.import_pages(book, [index])
+    scan.save(target)
+    return target
+
+
 @dataclass
 class Loader:
     """The ScholarGraph service serving Open WebUI as its External document loader, in a thread of

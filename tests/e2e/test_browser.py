@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from owui import KB, PASSWORD, S2ORC, OpenWebUI, upload
+from owui import KB, PASSWORD, S2ORC, OpenWebUI, scanned_page, upload
 from stub_llm import MODEL, OPENING
 from test_openwebui import chat
 
@@ -154,16 +154,6 @@ def test_a_researcher_asks_the_assistant_and_opens_the_graph(browser, owui: Open
     page.close()
 
 
-def _scan_page(shared_data: Path, target: Path) -> Path:
-    """Page 2 of the shared scanned book: image only, no text layer."""
-    import pypdfium2 as pdfium
-
-    source = pdfium.PdfDocument(shared_data / "scanned" / "small_ocr.pdf")
-    scan = pdfium.PdfDocument.new()
-    scan.import_pages(source, [1])
-    scan.save(target)
-    return target
-
 
 def _wait_failed(owui: OpenWebUI, token: str, file_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
@@ -186,7 +176,7 @@ def test_a_researcher_sees_which_papers_are_indexed_and_why_one_failed(
                     json={"name": "Reading group", "description": "Papers for Thursday's reading group"})
     for file_id in kb.files.values():  # the same uploads: no new parse, the papers are copied
         owui.ok("POST", f"/api/v1/knowledge/{group['id']}/file/add", admin, json={"file_id": file_id})
-    scan = _scan_page(shared_data, tmp_path / "scan.pdf")
+    scan = scanned_page(shared_data, tmp_path / "scan.pdf", 1)
     record = upload(owui, admin, scan)  # OCR'd by the loader for Open WebUI's own index
     (owui.parse_cache / f"{hashlib.sha256(scan.read_bytes()).hexdigest()}.json").unlink()
     owui.ok("POST", f"/api/v1/knowledge/{group['id']}/file/add", admin, json={"file_id": record["id"]})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from owui import KB, PAPERS, Loader, OpenWebUI, upload, wait_indexed
+from owui import KB, PAPERS, Loader, OpenWebUI, scanned_page, upload, wait_indexed
 from test_openwebui import chat, scholargraph_sources
 
 pytestmark = pytest.mark.openwebui
@@ -50,20 +50,10 @@ def test_each_knowledge_upload_is_parsed_once(owui: OpenWebUI, loader: Loader, k
         assert hashlib.sha256((shared_data / "papers" / name).read_bytes()).hexdigest() not in waiting
 
 
-def _one_page_scan(shared_data: Path, target: Path) -> Path:
-    """Page 1 of the shared scanned book (image only, no text layer): one page of OCR, not eight."""
-    import pypdfium2 as pdfium
-
-    source = pdfium.PdfDocument(shared_data / "scanned" / "small_ocr.pdf")
-    scan = pdfium.PdfDocument.new()
-    scan.import_pages(source, [0])
-    scan.save(target)
-    return target
-
 
 def test_a_scanned_pdf_in_a_knowledge_base_is_read_by_ocr_and_searchable(
         owui: OpenWebUI, admin: str, loader: Loader, functions: dict, shared_data: Path, tmp_path: Path):
-    scan = _one_page_scan(shared_data, tmp_path / "scanned-page.pdf")
+    scan = scanned_page(shared_data, tmp_path / "scanned-page.pdf", 0)
     knowledge = owui.ok("POST", "/api/v1/knowledge/create", admin, json={"name": "Scanned books", "description": "OCR"})
     record = upload(owui, admin, scan)
     owui.ok("POST", f"/api/v1/knowledge/{knowledge['id']}/file/add", admin, json={"file_id": record["id"]})
