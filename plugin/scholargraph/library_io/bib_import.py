@@ -12,10 +12,10 @@ work twice keeps one; when its PDF arrives later, the PDF's paper replaces it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.errors import ScholarGraphError
 from scholargraph.graph.keys import is_short_title, normalise_arxiv_id, normalise_doi, normalise_title
@@ -23,6 +23,9 @@ from scholargraph.ids import content_hash, paper_id_for
 from scholargraph.library_io.entries import BibEntry, read_entries
 from scholargraph.library_io.records import Record, get_records, put_record
 from scholargraph.models import Block, Paper, Section
+
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.library import Library
 
 ABSTRACT = "abstract"  # the chunk kind of a metadata-only paper's one passage
 
@@ -50,7 +53,7 @@ class ImportReport:
                 f"{len(self.skipped)} already there, {len(self.failed)} failed")
 
 
-def import_file(library: Any, path: str | Path, scope: str = "default",
+def import_file(library: Library, path: str | Path, scope: str = "default",
                 progress: Callable[[str, str], None] | None = None) -> ImportReport:
     """Import every entry of a .bib, .ris or CSL-JSON file into ``scope``."""
     fmt, entries = read_entries(path)
@@ -60,7 +63,7 @@ def import_file(library: Any, path: str | Path, scope: str = "default",
     return report
 
 
-def import_entries(library: Any, entries: list[BibEntry], scope: str, import_format: str, origin: str,
+def import_entries(library: Library, entries: list[BibEntry], scope: str, import_format: str, origin: str,
                    progress: Callable[[str, str], None] | None = None,
                    held: dict[tuple[str, str], str] | None = None) -> ImportReport:
     """Import parsed entries; ``origin`` names where they came from (kept for metadata-only papers),
@@ -84,7 +87,7 @@ def import_entries(library: Any, entries: list[BibEntry], scope: str, import_for
     return report
 
 
-def _import_one(library: Any, entry: BibEntry, scope: str, import_format: str, origin: str,
+def _import_one(library: Library, entry: BibEntry, scope: str, import_format: str, origin: str,
                 held: dict[tuple[str, str], str], report: ImportReport) -> tuple[str, str]:
     record = Record(cite_key=entry.key, entry_type=entry.entry_type, venue=entry.venue, url=entry.url,
                     tags=entry.tags, import_format=import_format)
@@ -122,7 +125,7 @@ def _supported() -> set[str]:
     return set(SUPPORTED_SUFFIXES)
 
 
-def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Record,
+def _with_file(library: Library, entry: BibEntry, path: Path, scope: str, record: Record,
                report: ImportReport) -> tuple[str, str]:
     """The entry's file through the normal ingest path, its metadata winning over the parser's.
 
@@ -167,7 +170,7 @@ def _with_file(library: Any, entry: BibEntry, path: Path, scope: str, record: Re
     return status, paper_id
 
 
-def _differs(stored: dict[str, Any] | None, entry: BibEntry) -> bool:
+def _differs(stored: Mapping[str, Any] | None, entry: BibEntry) -> bool:
     """Whether the entry says something else than the stored paper (where the entry says anything)."""
     if stored is None:
         return False
@@ -249,7 +252,7 @@ def _distinctive(title: str | None) -> str | None:
     return norm if norm and not is_short_title(norm) else None
 
 
-def held_keys(library: Any, scope: str) -> dict[tuple[str, str], str]:
+def held_keys(library: Library, scope: str) -> dict[tuple[str, str], str]:
     """The scope's papers by DOI, arXiv id and normalised title: an entry matching one is held."""
     held: dict[tuple[str, str], str] = {}
     for paper in library.graph.papers([scope]):

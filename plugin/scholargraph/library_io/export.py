@@ -9,11 +9,13 @@ where it was ingested from (so a re-import brings the same file, hence the same 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rispy
 
@@ -21,6 +23,9 @@ from scholargraph.errors import ScholarGraphError
 from scholargraph.graph.keys import ascii_word
 from scholargraph.library_io.links import arxiv_url, best_url
 from scholargraph.library_io.records import Record, get_records
+
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.library import Library
 
 FORMATS = ("bibtex", "ris", "csl-json")
 MEDIA_TYPES = {"bibtex": "application/x-bibtex", "ris": "application/x-research-info-systems",
@@ -80,7 +85,7 @@ def base_key(authors: list[str], year: int | None, title: str) -> str:
     return f"{author or 'anon'}{year or 'nd'}{first}"
 
 
-def works(library: Any, scopes: list[str] | None = None, paper_ids: list[str] | None = None) -> list[Work]:
+def works(library: Library, scopes: list[str] | None = None, paper_ids: list[str] | None = None) -> list[Work]:
     """The visible papers (or those of ``paper_ids``, in that order) as citations with stable keys."""
     rows = library.papers(scopes)
     records = get_records(library.graph, [r["id"] for r in rows])
@@ -99,7 +104,7 @@ def works(library: Any, scopes: list[str] | None = None, paper_ids: list[str] | 
     return [_work(row, keys[row["id"]], records.get(row["id"]), details[row["id"]]) for row in chosen]
 
 
-def _unique_keys(rows: list[dict[str, Any]], records: dict[str, Record]) -> dict[str, str]:
+def _unique_keys(rows: Sequence[Mapping[str, Any]], records: dict[str, Record]) -> dict[str, str]:
     """Imported keys stay; generated ones get a/b/c suffixes in paper-id order when they collide."""
     keys: dict[str, str] = {}
     taken: set[str] = set()
@@ -130,7 +135,7 @@ def _suffix(n: int) -> str:
     return letters
 
 
-def _work(row: dict[str, Any], key: str, record: Record | None, detail: dict[str, Any] | None) -> Work:
+def _work(row: Mapping[str, Any], key: str, record: Record | None, detail: Mapping[str, Any] | None) -> Work:
     origin = row.get("source") or ""  # a paper row's "source" is its origin
     on_disk = bool(origin) and not (record and record.metadata_only) and Path(origin).is_file()
     return Work(
@@ -145,7 +150,7 @@ def _work(row: dict[str, Any], key: str, record: Record | None, detail: dict[str
     )
 
 
-def export(library: Any, fmt: str, scopes: list[str] | None = None, paper_ids: list[str] | None = None) -> str:
+def export(library: Library, fmt: str, scopes: list[str] | None = None, paper_ids: list[str] | None = None) -> str:
     """The chosen papers in ``fmt`` (bibtex, ris, csl-json), as text."""
     if fmt not in FORMATS:
         raise ScholarGraphError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -11,8 +11,8 @@ the library cites them), so a work that the library's core papers share comes fi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.graph.keys import (
     arxiv_id_from_doi,
@@ -26,6 +26,9 @@ from scholargraph.graph.keys import (
 from scholargraph.graph.resolve import years_compatible
 from scholargraph.library_io.links import arxiv_url, doi_url
 from scholargraph.settings import GraphSettings
+
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.library import Library
 
 
 class _Groups:
@@ -53,7 +56,7 @@ class _Groups:
         return i
 
 
-def reading_list(library: Any, scopes: list[str] | None = None, min_citing: int = 2, limit: int | None = None) -> list[dict[str, Any]]:
+def reading_list(library: Library, scopes: list[str] | None = None, min_citing: int = 2, limit: int | None = None) -> list[dict[str, Any]]:
     """Works outside the library cited by ``min_citing`` or more visible papers, best first.
 
     Each: ``title``, ``year``, ``doi``, ``arxiv_id``, ``url``, ``cited_by`` (the library papers,
@@ -62,7 +65,7 @@ def reading_list(library: Any, scopes: list[str] | None = None, min_citing: int 
     graph = library.graph
     papers = {p["id"]: p for p in graph.papers(scopes)}
     in_library = Counter(e["target"] for e in graph.edges(scopes, kinds=["cites"]))
-    refs: list[tuple[str, dict[str, Any]]] = []
+    refs: list[tuple[str, Mapping[str, Any]]] = []
     groups = _Groups()
     for paper_id in sorted(papers):
         for ref in graph.references_of(paper_id, scopes):
@@ -101,7 +104,7 @@ def reading_list(library: Any, scopes: list[str] | None = None, min_citing: int 
     return works[:limit] if limit else works
 
 
-def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], rules: GraphSettings) -> None:
+def _join_near_titles(groups: _Groups, refs: list[tuple[str, Mapping[str, Any]]], rules: GraphSettings) -> None:
     """Titles extraction spelled differently ("Sci- BERT", a dropped subtitle) join when the
     resolver would call them the same work: they share a blocking key, score at least the
     graph's title threshold and their years are compatible."""
@@ -125,7 +128,7 @@ def _join_near_titles(groups: _Groups, refs: list[tuple[str, dict[str, Any]]], r
                     groups.union(i, j)
 
 
-def _keys(ref: dict[str, Any]) -> list[tuple[str, str]]:
+def _keys(ref: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The reference's match keys, the same normalisers the citation resolver uses."""
     keys = []
     doi = normalise_doi(ref["doi"])

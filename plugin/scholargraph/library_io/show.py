@@ -8,14 +8,18 @@ so a paper outside them is not shown, and neither are its links to papers outsid
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scholargraph.graph.keys import normalise_title
 from scholargraph.library_io.links import arxiv_url, best_url, doi_url
 from scholargraph.library_io.records import get_records
 
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.graph.rows import PaperRow
+    from scholargraph.library import Library
 
-def show_paper(library: Any, paper_id: str, scopes: list[str] | None = None) -> dict[str, Any] | None:
+
+def show_paper(library: Library, paper_id: str, scopes: list[str] | None = None) -> dict[str, Any] | None:
     """The paper's record as a JSON-ready dict, or None when it is absent or not visible."""
     graph = library.graph
     paper = graph.get_paper(paper_id, scopes)
@@ -29,8 +33,8 @@ def show_paper(library: Any, paper_id: str, scopes: list[str] | None = None) -> 
     titles = graph.papers_by_ids(cited_ids + [n["paper_id"] for n in cited_by + similar], scopes)
 
     def brief(pid: str) -> dict[str, Any]:
-        other = titles.get(pid, {})
-        return {"id": pid, "title": other.get("title"), "year": other.get("year")}
+        other = titles.get(pid)
+        return {"id": pid, "title": other and other["title"], "year": other and other["year"]}
 
     inside, seen = [], set()
     for ref in references:
@@ -70,7 +74,7 @@ def show_paper(library: Any, paper_id: str, scopes: list[str] | None = None) -> 
     }
 
 
-def sections_of(library: Any, paper_id: str, scope: str) -> list[dict[str, Any]]:
+def sections_of(library: Library, paper_id: str, scope: str) -> list[dict[str, Any]]:
     """The paper's sections in reading order, as its stored chunks name them (title, kind,
     pages, chunks): the parsed paper itself is not kept, its chunks are."""
     got = library.store.paper_chunks(paper_id, scope)
@@ -95,7 +99,7 @@ TITLE_CUTOFF = 80  # rapidfuzz token_set_ratio (0-100) a title needs to count as
 TIE_MARGIN = 5  # titles scoring within this of the best are as good a match: the user picks
 
 
-def find_papers(library: Any, query: str, scopes: list[str] | None, limit: int = 10) -> list[dict[str, Any]]:
+def find_papers(library: Library, query: str, scopes: list[str] | None, limit: int = 10) -> list[PaperRow]:
     """Visible papers ``query`` names: its id, else titles holding its words (best first).
 
     One entry means the paper is found; several mean the words fit several titles about as
@@ -120,7 +124,7 @@ def find_papers(library: Any, query: str, scopes: list[str] | None, limit: int =
     return top if len(top) == 1 else [papers[i] for _, _, i in hits]
 
 
-def show_markdown(library: Any, query: str, scopes: list[str] | None, command: str = "/show") -> str:
+def show_markdown(library: Library, query: str, scopes: list[str] | None, command: str = "/show") -> str:
     """The answer to ``/show <id or title words>`` in a chat: the paper's record as markdown,
     a numbered list to pick from when the words fit several papers, or why nothing is shown."""
     found = find_papers(library, query, scopes)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, String, Table, delete, or_, select
 
@@ -35,6 +35,9 @@ from scholargraph.graph.schema import metadata
 from scholargraph.library_io.bib_import import ImportReport, _differs, held_keys, import_entries
 from scholargraph.library_io.entries import BibEntry, arxiv_from, year_from
 from scholargraph.library_io.records import _EXTRA_TABLES, ensure_table
+
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.library import Library
 
 # Which Zotero item (by library and key) a scope holds as which paper, and at which state.
 zotero_items = Table(
@@ -222,7 +225,7 @@ def _collection_paths(conn: sqlite3.Connection) -> dict[int, str]:
                                   conn.execute("SELECT collectionID, collectionName, parentCollectionID FROM collections")})
 
 
-def import_zotero(library: Any, data_dir: str | Path, kb: str = "zotero", collections: bool = True,
+def import_zotero(library: Library, data_dir: str | Path, kb: str = "zotero", collections: bool = True,
                   linked_base: Path | None = None, progress: Callable[[str, str], None] | None = None) -> ZoteroReport:
     """Bring a Zotero data folder into ``kb`` (and ``kb/<collection>`` scopes); safe to re-run."""
     items = read_zotero(data_dir, linked_base)
@@ -234,7 +237,7 @@ def _from_folder(item: str) -> bool:
     return not item.startswith(("users/", "groups/"))
 
 
-def sync_items(library: Any, items: list[ZoteroItem], kb: str, collections: bool = True,
+def sync_items(library: Library, items: list[ZoteroItem], kb: str, collections: bool = True,
                progress: Callable[[str, str], None] | None = None, owns: Callable[[str], bool] = lambda _: True,
                changed_only: bool = False, deleted: set[str] | frozenset[str] = frozenset(),
                prepare: Callable[[ZoteroItem], None] | None = None) -> ZoteroReport:
@@ -320,7 +323,7 @@ def sync_items(library: Any, items: list[ZoteroItem], kb: str, collections: bool
     return report
 
 
-def _drop_changed(library: Any, wanted: dict[tuple[str, str], ZoteroItem], known: dict[tuple[str, str], Any]) -> None:
+def _drop_changed(library: Library, wanted: dict[tuple[str, str], ZoteroItem], known: dict[tuple[str, str], Any]) -> None:
     """An item edited in Zotero whose paper now says something else is deleted from all of its
     scopes, to be stored again under the new metadata, when only this import's scopes hold it."""
     scopes_by_paper: dict[str, set[str]] = {}

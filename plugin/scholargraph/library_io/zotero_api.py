@@ -26,15 +26,15 @@ What it does, and why:
 
 from __future__ import annotations
 
-from functools import partial
 
 import hashlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -55,6 +55,9 @@ from scholargraph.library_io.zotero import (
     sync_items,
 )
 from scholargraph.settings import ZoteroSettings
+
+if TYPE_CHECKING:  # a type only: library_io runs over a Library and is imported by it
+    from scholargraph.library import Library
 
 # The library version each knowledge base was last synced at, per API library.
 zotero_libraries = Table(
@@ -290,7 +293,7 @@ def to_items(api: ZoteroAPI, raw: list[dict[str, Any]], paths: dict[str, str], f
 
 
 # -- the import ------------------------------------------------------------------------------------
-def import_zotero_api(library: Any, kb: str = "zotero", api: str | None = None, zotero_library: str | None = None,
+def import_zotero_api(library: Library, kb: str = "zotero", api: str | None = None, zotero_library: str | None = None,
                       key: str | None = None, collections: bool = True, full: bool = False,
                       progress: Callable[[str, str], None] | None = None) -> ZoteroReport:
     """Bring a Zotero library into ``kb`` (and ``kb/<collection>`` scopes) through its API; the
