@@ -141,6 +141,37 @@ def test_a_scan_attached_to_a_chat_is_read_in_the_background(tmp_path, shared_da
     asyncio.run(scenario())
 
 
+def test_an_open_webui_upload_is_parsed_before_the_write_lock_and_only_once(tmp_path, shared_data, monkeypatch):
+    """OCR takes minutes: Open WebUI's other uploads must not wait for it behind the write lock."""
+    import scholargraph.parsing
+    from scholargraph.parsing import pipeline
+    from scholargraph.settings import Settings
+
+    real = pipeline.parse_file_with_stats
+    parses: list[bool] = []  # for each real parse: was the write lock held?
+
+    def parse(path, settings=None, digest=None):
+        paper, stats = real(path, settings, digest)
+        if not stats.cached:  # the ingest's read of the parse cache is no parse
+            parses.append(sg.WRITE_LOCK.locked())
+        return paper, stats
+
+    monkeypatch.setattr(pipeline, "parse_file_with_stats", parse)  # parse_ahead's
+    monkeypatch.setattr(scholargraph.parsing, "parse_file_with_stats", parse)  # the ingest's
+    library = Library(Settings(data_dir=tmp_path / "library"))
+    paper = tmp_path / "f-1_notes.md"
+    paper.write_bytes((shared_data / "docs" / "sample.md").read_bytes())
+    report = sg.indexing._ingest_file(library, str(paper), "f-1", "notes.md", "kb:k1")
+    assert report is not None and len(report.added) == 1 and not report.failed
+    assert parses == [False]  # parsed once, outside the lock; the ingest under it took the parse
+
+    broken = tmp_path / "f-2_broken.pdf"
+    broken.write_bytes(b"not a pdf at all")
+    report = sg.indexing._ingest_file(library, str(broken), "f-2", "broken.pdf", "kb:k1")
+    assert report is not None and report.failed and "broken.pdf" in report.failed[0][1]
+    assert library.paper_count(["kb:k1"]) == 1
+
+
 @pytest.mark.parametrize("pages,budget,background", [(8, 20.0, True), (1, 20.0, False)])
 def test_the_chat_budget_counts_pages_to_ocr(pages, budget, background):
     from scholargraph.parsing.pdf import OCR_SECONDS_PER_PAGE, ocr_seconds_estimate

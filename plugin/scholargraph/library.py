@@ -82,6 +82,30 @@ class Library(LibraryReads):
             return RayIngestor(self).run(paths, scope=scope, progress=progress, origins=origins)
         return Ingestor(self).run(paths, scope=scope, progress=progress, origins=origins)
 
+    def parse_ahead(self, path: str | Path) -> str | None:
+        """Parse a file this library does not hold yet into ``parsing.cache_dir`` before ``ingest``
+        is called under a caller's write lock, so the lock is held for embedding and the commit
+        only, not for minutes of OCR (Open WebUI indexes one file at a time per process). Returns
+        the reason when the file cannot be parsed (what ``ingest`` would report), else None. Does
+        nothing with parse workers or Ray, which parse outside the caller anyway."""
+        from scholargraph.errors import ParseError
+        from scholargraph.ids import content_hash, paper_id_for
+        from scholargraph.parsing.parse_cache import cache_for
+        from scholargraph.parsing.pipeline import parse_and_keep
+
+        parsing = self.settings.parsing
+        if parsing.workers or parsing.executor != "local" or cache_for(parsing) is None:
+            return None
+        try:
+            if self.graph.has_paper(paper_id_for(content_hash(path))):
+                return None  # held already: the ingest copies it into the scope without parsing
+            parse_and_keep(path, parsing)
+        except ParseError as exc:
+            return str(exc)
+        except OSError:
+            return None  # unreadable now: the ingest reads it again and reports why
+        return None
+
     @staticmethod
     def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
         """The files ``ingest`` takes under these files and folders, and those it refuses, with why."""

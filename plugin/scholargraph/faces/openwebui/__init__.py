@@ -22,6 +22,7 @@ The names below load their module on first use (PEP 562), so a face that needs o
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 # name -> the module of this package that defines it
@@ -86,8 +87,10 @@ __all__ = sorted(_HOMES)
 
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if home is None:  # a module of this package by its own name (``sg.indexing``)
+        if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        home = name
     module = importlib.import_module(f"{__name__}.{home}")
     value = module if name == home else getattr(module, name)
     globals()[name] = value

@@ -13,9 +13,9 @@ from scholargraph.faces.openwebui import access
 from scholargraph.faces.openwebui.access import file_name, file_state
 from scholargraph.faces.openwebui.runtime import WRITE_LOCK, Emitter, emit, log, run_blocking, status
 from scholargraph.faces.openwebui.scopes import file_origin, is_paper_file, kb_scope, parse_file_origin
+from scholargraph.models import IngestReport
 
 if TYPE_CHECKING:
-    from scholargraph.models import IngestReport
     from scholargraph.library import Library
 
 
@@ -45,10 +45,14 @@ def _recorded(library: Library, scope: str, file_id: str) -> tuple[str, str | No
 
 def _ingest_file(library: Library, path: str, file_id: str, name: str, scope: str) -> IngestReport | None:
     """The ingest report, or None when the file got recorded meanwhile (checked under the lock:
-    Open WebUI dispatches both events of one upload at once)."""
+    Open WebUI dispatches both events of one upload at once). The file is parsed before the lock
+    is taken, so a scan's OCR does not hold up every other upload of this Open WebUI."""
+    unreadable = library.parse_ahead(path)
     with WRITE_LOCK:
         if _recorded(library, scope, file_id):
             return None
+        if unreadable is not None:  # what the ingest would report, without parsing twice
+            return IngestReport(failed=[(path, unreadable)])
         return library.ingest([path], scope=scope, origins={str(Path(path).resolve()): file_origin(file_id, name)})
 
 
