@@ -94,11 +94,13 @@ class Library(LibraryReads):
         from scholargraph.parsing.pipeline import parse_and_keep
 
         parsing = self.settings.parsing
-        if parsing.workers or parsing.executor != "local" or cache_for(parsing) is None:
+        cache = cache_for(parsing)
+        if parsing.workers or parsing.executor != "local" or cache is None:
             return None
         try:
-            if self.graph.has_paper(paper_id_for(content_hash(path))):
-                return None  # held already: the ingest copies it into the scope without parsing
+            digest = content_hash(path)
+            if self.graph.has_paper(paper_id_for(digest)) or cache.holds(digest):
+                return None  # held already (copied into the scope), or parsed by the document loader
             parse_and_keep(path, parsing)
         except ParseError as exc:
             return str(exc)

@@ -72,6 +72,13 @@ class ParseCache:
         self.sweep()
         return target
 
+    def holds(self, digest: str) -> bool:
+        """Whether a fresh parse of these bytes is waiting (a cheap look, nothing decoded)."""
+        try:
+            return time.time() - self._entry(digest).stat().st_mtime <= self.ttl_s
+        except OSError:
+            return False
+
     def read(self, digest: str) -> tuple[Paper, list[int], float] | None:
         """The waiting parse of these bytes, left in place until ``forget`` (the ingest calls it
         once the paper is committed); None when there is none. A stale, unreadable or

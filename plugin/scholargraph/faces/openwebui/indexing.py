@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,17 +44,31 @@ def _recorded(library: Library, scope: str, file_id: str) -> tuple[str, str | No
     return None
 
 
+_FILE_LOCKS: dict[str, threading.Lock] = {}  # Open WebUI file id -> its indexing, one at a time
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(file_id: str) -> threading.Lock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(file_id, threading.Lock())
+
+
 def _ingest_file(library: Library, path: str, file_id: str, name: str, scope: str) -> IngestReport | None:
-    """The ingest report, or None when the file got recorded meanwhile (checked under the lock:
-    Open WebUI dispatches both events of one upload at once). The file is parsed before the lock
-    is taken, so a scan's OCR does not hold up every other upload of this Open WebUI."""
-    unreadable = library.parse_ahead(path)
-    with WRITE_LOCK:
+    """The ingest report, or None when the file got recorded meanwhile: Open WebUI dispatches both
+    events of one upload at once, so the second waits for the first (per file) and finds it done.
+    The file is parsed before the write lock is taken, so a scan's OCR does not hold up every
+    other upload of this Open WebUI."""
+    with _file_lock(file_id):
         if _recorded(library, scope, file_id):
             return None
-        if unreadable is not None:  # what the ingest would report, without parsing twice
-            return IngestReport(failed=[(path, unreadable)])
-        return library.ingest([path], scope=scope, origins={str(Path(path).resolve()): file_origin(file_id, name)})
+        unreadable = library.parse_ahead(path)
+        with WRITE_LOCK:
+            if _recorded(library, scope, file_id):
+                return None
+            if unreadable is not None:  # what the ingest would report, without parsing twice
+                return IngestReport(failed=[(path, unreadable)])
+            return library.ingest([path], scope=scope,
+                                  origins={str(Path(path).resolve()): file_origin(file_id, name)})
 
 
 def remove_file(library: Library, scope: str, file_id: str) -> list[str]:
