@@ -91,7 +91,6 @@ class Library(LibraryReads):
         from scholargraph.errors import ParseError
         from scholargraph.ids import content_hash, paper_id_for
         from scholargraph.parsing.parse_cache import cache_for
-        from scholargraph.parsing.pipeline import parse_and_keep
 
         parsing = self.settings.parsing
         cache = cache_for(parsing)
@@ -101,11 +100,11 @@ class Library(LibraryReads):
             digest = content_hash(path)
             if self.graph.has_paper(paper_id_for(digest)) or cache.holds(digest):
                 return None  # held already (copied into the scope), or parsed by the document loader
-            parse_and_keep(path, parsing)
+            self.parse_for_loader(path, self.settings, digest)
         except ParseError as exc:
             return str(exc)
-        except OSError:
-            return None  # unreadable now: the ingest reads it again and reports why
+        except Exception:  # unreadable now, or a parser bug: the ingest tries again and reports why
+            return None
         return None
 
     @staticmethod

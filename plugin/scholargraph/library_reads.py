@@ -143,13 +143,13 @@ class LibraryReads:
         return frozenset(SUPPORTED_SUFFIXES)
 
     @staticmethod
-    def parse_for_loader(path: Path, settings: Settings) -> Paper:
+    def parse_for_loader(path: str | Path, settings: Settings, digest: str | None = None) -> Paper:
         """Parse a file for a document loader (Open WebUI's ``PUT /process``) and keep the parse in
         ``parsing.cache_dir``, so ingesting the same bytes later takes it instead of parsing again.
         No library is opened: a loader only reads files. Raises ParseError naming the file."""
         from scholargraph.parsing.pipeline import parse_and_keep
 
-        return parse_and_keep(path, settings.parsing)
+        return parse_and_keep(path, settings.parsing, digest)
 
     def ocr_estimate(self, path: Path) -> tuple[int, float]:
         """(pages of a PDF that need OCR, seconds reading them would take) by ``parsing`` settings."""

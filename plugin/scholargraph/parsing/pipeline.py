@@ -79,10 +79,11 @@ def parse_file(path: str | Path, settings: ParsingSettings | None = None) -> Pap
     return parse_file_with_stats(path, settings)[0]
 
 
-def parse_and_keep(path: str | Path, settings: ParsingSettings) -> Paper:
+def parse_and_keep(path: str | Path, settings: ParsingSettings, digest: str | None = None) -> Paper:
     """Parse for a document loader (Open WebUI's ``PUT /process``) and leave the parse in
-    ``parsing.cache_dir``, so the ingest of the same bytes takes it instead of parsing again."""
-    paper, stats = parse_file_with_stats(path, settings)
+    ``parsing.cache_dir``, so the ingest of the same bytes takes it instead of parsing again;
+    ``digest``: the content hash when the caller already has it (the file is then read once)."""
+    paper, stats = parse_file_with_stats(path, settings, digest)
     cache = cache_for(settings)
     if cache is not None:
         try:

@@ -62,9 +62,7 @@ def _ingest_file(library: Library, path: str, file_id: str, name: str, scope: st
         if _recorded(library, scope, file_id):
             return None
         unreadable = library.parse_ahead(path)
-        with WRITE_LOCK:
-            if _recorded(library, scope, file_id):
-                return None
+        with WRITE_LOCK:  # no second look: this file's other event waits for the lock above
             if unreadable is not None:  # what the ingest would report, without parsing twice
                 return IngestReport(failed=[(path, unreadable)])
             return library.ingest([path], scope=scope,
